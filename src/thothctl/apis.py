@@ -1,0 +1,91 @@
+"""Required Google APIs: read their state in one batch, enable the missing ones in one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from thothctl.errors import OperationError
+
+BATCH_GET_MAX = 30
+BATCH_ENABLE_MAX = 20
+
+
+@dataclass(frozen=True)
+class ApiState:
+    name: str
+    title: str
+    enabled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "state": "ENABLED" if self.enabled else "DISABLED"}
+
+
+@dataclass
+class EnableResult:
+    enabled: list[str] = field(default_factory=list)
+    already_enabled: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.enabled) and not self.dry_run
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "already_enabled": self.already_enabled,
+            "dry_run": self.dry_run,
+        }
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def status(clients: Any, apis: Sequence[str]) -> list[ApiState]:
+    """The state of each API, read with BatchGetServices (30 per call)."""
+    parent = f"projects/{clients.project}"
+    found: dict[str, ApiState] = {}
+    for chunk in _chunks(list(apis), BATCH_GET_MAX):
+        response = clients.serviceusage.batch_get_services(
+            request={"parent": parent, "names": [f"{parent}/services/{a}" for a in chunk]}
+        )
+        for svc in response.services:
+            service_id = svc.config.name or svc.name.rsplit("/", 1)[-1]
+            found[service_id] = ApiState(
+                name=service_id, title=svc.config.title or service_id, enabled=svc.state.name == "ENABLED"
+            )
+    return [found.get(a, ApiState(a, a, False)) for a in apis]
+
+
+def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> EnableResult:
+    """Enable the APIs that are not enabled yet, in batches of 20, and wait for the operations."""
+    states = status(clients, apis)
+    result = EnableResult(
+        enabled=[s.name for s in states if not s.enabled],
+        already_enabled=[s.name for s in states if s.enabled],
+        dry_run=dry_run,
+    )
+    if dry_run or not result.enabled:
+        return result
+    parent = f"projects/{clients.project}"
+    for chunk in _chunks(result.enabled, BATCH_ENABLE_MAX):
+        try:
+            operation = clients.serviceusage.batch_enable_services(
+                request={"parent": parent, "service_ids": list(chunk)}
+            )
+            clients.wait(operation)
+        except Exception as exc:
+            if getattr(getattr(exc, "grpc_status_code", None), "name", "") == "PERMISSION_DENIED" and (
+                "enable service" in str(exc)
+            ):
+                raise OperationError(
+                    f"cannot enable {', '.join(chunk)}: unknown API, or the caller may not enable it",
+                    hint="check the names (`gcloud services list --available`) and that the caller "
+                    "has roles/serviceusage.serviceUsageAdmin",
+                ) from None
+            raise
+    return result

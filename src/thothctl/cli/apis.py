@@ -1,0 +1,93 @@
+"""`thothctl apis`: the Google APIs Thoth needs."""
+
+from __future__ import annotations
+
+import typer
+
+from thothctl import apis as lib
+from thothctl import validate
+from thothctl.cli import get_ctx
+from thothctl.errors import UsageError
+
+app = typer.Typer(
+    help="See and enable the Google APIs Thoth needs.",
+    no_args_is_help=True,
+)
+
+
+def _names(ctx, names: list[str] | None) -> list[str]:
+    if not names:
+        return list(get_ctx(ctx).config.apis)
+    out = []
+    for name in names:
+        try:
+            out.append(validate.check_api(name))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return list(dict.fromkeys(out))
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    names: list[str] | None = typer.Argument(None, help="APIs to check (default: the configured ones).", show_default=False),
+) -> None:
+    """Show whether each required API is enabled.
+
+    Reads all of them in one BatchGetServices call.
+
+    Example: thothctl apis status -o json
+    """
+    app_ctx = get_ctx(ctx)
+    wanted = _names(ctx, names)
+    states = lib.status(app_ctx.clients, wanted)
+    out = app_ctx.out
+
+    def human() -> None:
+        out.table(
+            ["API", "STATE", "TITLE"],
+            [[s.name, "enabled" if s.enabled else "disabled", s.title] for s in states],
+            styles=[None, None, "dim"],
+        )
+        missing = [s.name for s in states if not s.enabled]
+        if missing:
+            out.info(f"{len(missing)} not enabled: run `thothctl apis enable`")
+
+    out.emit([s.to_json() for s in states], human)
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    names: list[str] | None = typer.Argument(None, help="APIs to enable (default: the configured ones).", show_default=False),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be enabled; change nothing."),
+) -> None:
+    """Enable the APIs that are not enabled yet, in one batch.
+
+    Idempotent: already enabled APIs are left alone and a second run does nothing.
+
+    Examples: thothctl apis enable · thothctl apis enable pubsub --dry-run
+    """
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    wanted = _names(ctx, names)
+    with out.spinner(f"Checking {len(wanted)} APIs in {app_ctx.project}…") as update:
+        states = lib.status(app_ctx.clients, wanted)
+        missing = [s.name for s in states if not s.enabled]
+        if missing and not dry_run:
+            update(f"Enabling {', '.join(missing)}…")
+            result = lib.enable(app_ctx.clients, wanted)
+        else:
+            result = lib.EnableResult(
+                enabled=missing, already_enabled=[s.name for s in states if s.enabled], dry_run=dry_run
+            )
+
+    def human() -> None:
+        if not result.enabled:
+            out.success(f"All {len(wanted)} APIs are already enabled; nothing to do.")
+        elif result.dry_run:
+            out.info(f"Would enable {len(result.enabled)}: {', '.join(result.enabled)} (dry run)")
+        else:
+            out.success(f"Enabled {len(result.enabled)}: {', '.join(result.enabled)}")
+
+    out.emit(result.to_json(), human)

@@ -1,0 +1,129 @@
+"""The application context: global options resolved lazily into config, output and clients.
+
+Like gh's factory: building it does no I/O, so ``--help`` and usage errors never touch the config
+file, credentials or the network.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from thothctl.config import Config, load_config
+from thothctl.errors import UsageError
+from thothctl.output import Output
+
+
+@dataclass
+class GlobalOptions:
+    project: str | None = None
+    region: str | None = None
+    config: str | None = None
+    env: str | None = None
+    output: str = "table"
+    yes: bool = False
+    no_input: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    impersonate_service_account: str | None = None
+    transport: str = "grpc"
+    emulator: bool = False
+
+
+class AppContext:
+    def __init__(self, opts: GlobalOptions, environ: Mapping[str, str] | None = None):
+        self.opts = opts
+        self.environ = os.environ if environ is None else environ
+        self.out = Output(opts.output, quiet=opts.quiet, verbose=opts.verbose)
+        self._clients = None
+
+    @property
+    def emulator_host(self) -> str | None:
+        return self.environ.get("THOTHCTL_EMULATOR_HOST") or None
+
+    @property
+    def emulated(self) -> bool:
+        return self.opts.emulator or bool(self.emulator_host)
+
+    @property
+    def can_prompt(self) -> bool:
+        if self.opts.no_input or self.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            return False
+        try:
+            return sys.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    @cached_property
+    def config(self) -> Config:
+        cfg = load_config(
+            config_path=self.opts.config,
+            env_name=self.opts.env,
+            flags={"project": self.opts.project, "region": self.opts.region},
+            environ=self.environ,
+            emulator=self.emulated,
+        )
+        if cfg.config_file:
+            self.out.verbose(f"config file {cfg.config_file}")
+        return cfg
+
+    @cached_property
+    def project(self) -> str:
+        cfg = self.config
+        if cfg.project:
+            self.out.verbose(f"project {cfg.project} (from {cfg.source_of('project')})")
+            return cfg.project
+        from thothctl.clients import adc_project
+
+        project = adc_project()
+        if project:
+            cfg.project = project
+            cfg.sources["project"] = "ADC"
+            self.out.verbose(f"project {project} (from application default credentials)")
+            return project
+        raise UsageError(
+            "no Google Cloud project given",
+            hint="pass --project, set THOTHCTL_PROJECT, put project = \"...\" in thothctl.toml, "
+            "or run `gcloud config set project PROJECT`",
+        )
+
+    @property
+    def clients(self) -> Any:
+        if self._clients is None:
+            from thothctl.clients import ClientSettings, Clients
+
+            if self.opts.transport not in ("grpc", "rest"):
+                raise UsageError(f"--transport {self.opts.transport!r} is not one of grpc, rest")
+            settings = ClientSettings(
+                project=self.project,
+                region=self.config.region,
+                transport=self.opts.transport,
+                impersonate_service_account=self.opts.impersonate_service_account,
+                quota_project=self.environ.get("THOTHCTL_QUOTA_PROJECT")
+                or self.environ.get("GOOGLE_CLOUD_QUOTA_PROJECT"),
+                emulator_host=self.emulator_host,
+                embedded_emulator=self.opts.emulator and not self.emulator_host,
+                emulator_data=self.environ.get("THOTHCTL_EMULATOR_DATA"),
+                environ=self.environ,
+            )
+            if settings.emulator_host:
+                self.out.verbose(f"emulator at {settings.emulator_host}")
+            elif settings.embedded_emulator:
+                self.out.verbose("embedded emulator (state persists in the user state directory)")
+            tracer = self.out.verbose if self.opts.verbose else None
+            self._clients = Clients(settings, tracer=tracer)
+        return self._clients
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        return self.out.confirm(
+            question, can_prompt=self.can_prompt, assume_yes=self.opts.yes, default=default
+        )
+
+    def close(self) -> None:
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = None

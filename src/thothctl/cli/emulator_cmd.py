@@ -1,0 +1,183 @@
+"""`thothctl emulator`: run the local emulator and steer it (faults, call log)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import typer
+
+from thothctl.cli import get_ctx
+from thothctl.errors import UsageError
+
+app = typer.Typer(
+    help="Run the local emulator of the Google APIs and control its faults and call log.",
+    no_args_is_help=True,
+)
+faults_app = typer.Typer(help="Inject latency and errors into a running emulator.", no_args_is_help=True)
+app.add_typer(faults_app, name="faults")
+
+_HOST_OPT = typer.Option(
+    None, "--host-addr", envvar="THOTHCTL_EMULATOR_HOST", help="Emulator address (host:port).",
+    show_default=False,
+)
+
+
+def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed) -> dict:
+    args = {
+        "latency_ms": latency_ms,
+        "fail_rate": fail_rate,
+        "fail_code": fail_code.upper() if fail_code else None,
+        "lost_rate": lost_rate,
+        "methods": fault_methods,
+        "seed": fault_seed,
+    }
+    from thothctl.emulator.faults import FaultConfig
+
+    try:
+        FaultConfig(**{k: v for k, v in args.items() if v is not None}).validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return args
+
+
+LATENCY = typer.Option(None, "--latency-ms", min=0, help="Added latency per call, ms.", show_default=False)
+FAIL_RATE = typer.Option(None, "--fail-rate", min=0.0, max=1.0, help="Share of calls failing before they apply.", show_default=False)
+FAIL_CODE = typer.Option(None, "--fail-code", help="gRPC status for injected failures (default UNAVAILABLE).", show_default=False)
+LOST_RATE = typer.Option(None, "--lost-rate", min=0.0, max=1.0, help="Share of calls applied whose response is then lost.", show_default=False)
+METHODS = typer.Option(None, "--fault-methods", help="Glob(s) of methods the faults apply to, e.g. '*AddSecretVersion'.", show_default=False)
+SEED = typer.Option(None, "--fault-seed", help="Random seed for reproducible faults.", show_default=False)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8085, "--port", min=0, max=65535, help="Port (0: any free port)."),
+    data: str | None = typer.Option(None, "--data", help="Persist state to this JSON file (survives restarts).", show_default=False),
+    no_seed: bool = typer.Option(False, "--no-seed", help="Start without the seeded Cloud Run service and runtime account."),
+    operation_ms: int = typer.Option(500, "--operation-ms", min=0, help="How long long-running operations take, ms."),
+    latency_ms: float | None = LATENCY,
+    fail_rate: float | None = FAIL_RATE,
+    fail_code: str | None = FAIL_CODE,
+    lost_rate: float | None = LOST_RATE,
+    fault_methods: str | None = METHODS,
+    fault_seed: int | None = SEED,
+) -> None:
+    """Serve the emulated Google APIs over gRPC until interrupted.
+
+    Seeded with project thoth-local, its Cloud Run service thoth-mcp-server (us-central1) and the
+    runtime service account. Point thothctl at it with THOTHCTL_EMULATOR_HOST=HOST:PORT.
+
+    Example: thothctl emulator serve --port 8085 --data ./emulator.json
+    """
+    from thothctl.emulator.faults import FaultConfig
+    from thothctl.emulator.server import Emulator
+
+    args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
+    out = get_ctx(ctx).out
+    faults = FaultConfig(**{k: v for k, v in args.items() if v is not None})
+    emu = Emulator(data_file=data, seed=not no_seed, operation_ms=operation_ms, faults=faults)
+    try:
+        bound = emu.start(host, port)
+    except (OSError, RuntimeError) as exc:
+        raise UsageError(f"cannot start the emulator on {host}:{port}: {exc}") from None
+    address = f"{host}:{bound}"
+    if out.json_mode:
+        out.json_line({"address": address, **emu.info()})
+    else:
+        out.line(f"thothctl emulator listening on {address}")
+        out.info(f"export THOTHCTL_EMULATOR_HOST={address}")
+        if data:
+            out.info(f"state persists in {data}")
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        emu.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+        out.info("emulator stopped")
+
+
+def _control(host: str | None):
+    from thothctl.emulator.control import ControlClient
+
+    return ControlClient(host or os.environ.get("THOTHCTL_EMULATOR_HOST", ""))
+
+
+@faults_app.command("set")
+def faults_set(
+    ctx: typer.Context,
+    latency_ms: float | None = LATENCY,
+    fail_rate: float | None = FAIL_RATE,
+    fail_code: str | None = FAIL_CODE,
+    lost_rate: float | None = LOST_RATE,
+    fault_methods: str | None = METHODS,
+    fault_seed: int | None = SEED,
+    host: str | None = _HOST_OPT,
+) -> None:
+    """Replace the running emulator's faults.
+
+    Example: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7
+    """
+    args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
+    with _control(host) as control:
+        result = control.call("faults_set", **{k: v for k, v in args.items() if v is not None})
+    out = get_ctx(ctx).out
+    out.emit(result, lambda: out.success("faults set: " + ", ".join(f"{k}={v}" for k, v in result.items())))
+
+
+@faults_app.command("clear")
+def faults_clear(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """Remove every injected fault.
+
+    Example: thothctl emulator faults clear
+    """
+    with _control(host) as control:
+        control.call("faults_clear")
+    out = get_ctx(ctx).out
+    out.emit({"cleared": True}, lambda: out.success("faults cleared"))
+
+
+@faults_app.command("show")
+def faults_show(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """Show the running emulator's faults and how many were injected.
+
+    Example: thothctl emulator faults show -o json
+    """
+    with _control(host) as control:
+        result = control.call("faults_get")
+    out = get_ctx(ctx).out
+    out.emit(result, lambda: out.fields([(k, v) for k, v in result.items()]))
+
+
+@app.command("calls")
+def calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """List the calls the running emulator has served (method, status, ms, mutating).
+
+    Example: thothctl emulator calls -o json | jq 'map(select(.mutating)) | length'
+    """
+    with _control(host) as control:
+        result = control.call("calls")
+    out = get_ctx(ctx).out
+    out.emit(
+        result,
+        lambda: out.table(
+            ["METHOD", "CODE", "MS", "MUTATING"],
+            [[c["method"], c["code"], f"{c['ms']:.1f}", c["mutating"]] for c in result],
+            empty="no calls recorded",
+        ),
+    )
+
+
+@app.command("reset-calls")
+def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """Empty the running emulator's call log.
+
+    Example: thothctl emulator reset-calls
+    """
+    with _control(host) as control:
+        control.call("reset_calls")
+    out = get_ctx(ctx).out
+    out.emit({"reset": True}, lambda: out.success("call log emptied"))

@@ -1,0 +1,390 @@
+"""The ONE place that builds Google clients.
+
+Credentials (ADC, impersonation, quota project), transport (grpc | rest), gcloud-style endpoint
+overrides, emulator mode (``THOTHCTL_EMULATOR_HOST`` or an embedded emulator), and the one retry
+policy for every call. All google.* imports happen here, lazily, so ``--help`` stays fast.
+
+Library code receives a :class:`Clients` bundle and calls e.g. ``clients.secrets.get_secret(...)``:
+each client is wrapped so that every call gets the retry policy and a timeout, except calls that
+create something (they are retried by the library only after checking whether the first try took
+effect, see DESIGN.md) and calls that must not be repeated blindly (RunJob).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from thothctl.errors import AuthError, UsageError
+
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+TRANSPORTS = ("grpc", "rest")
+
+# Our API keys -> (gcloud endpoint override suffix, default host)
+APIS: dict[str, tuple[str, str]] = {
+    "secrets": ("SECRETMANAGER", "secretmanager.googleapis.com"),
+    "scheduler": ("CLOUDSCHEDULER", "cloudscheduler.googleapis.com"),
+    "run": ("RUN", "run.googleapis.com"),
+    "iam": ("IAM", "iam.googleapis.com"),
+    "serviceusage": ("SERVICEUSAGE", "serviceusage.googleapis.com"),
+    "logging": ("LOGGING", "logging.googleapis.com"),
+}
+
+# Calls never retried blindly: creations (checked and retried by the library) and RunJob.
+NOT_BLINDLY_RETRIED = frozenset(
+    {
+        "create_secret",
+        "add_secret_version",
+        "create_job",
+        "create_service_account",
+        "run_job",
+        "write_log_entries",
+    }
+)
+
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass
+class ClientSettings:
+    project: str
+    region: str = "us-central1"
+    transport: str = "grpc"
+    impersonate_service_account: str | None = None
+    quota_project: str | None = None
+    emulator_host: str | None = None
+    embedded_emulator: bool = False
+    emulator_data: str | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    @property
+    def emulated(self) -> bool:
+        return bool(self.emulator_host or self.embedded_emulator)
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, calls: int = 0, retries: int = 0) -> None:
+        with self.lock:
+            self.calls += calls
+            self.retries += retries
+
+
+def retry_deadline(environ: Mapping[str, str]) -> float:
+    raw = environ.get("THOTHCTL_RETRY_DEADLINE", "60")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise UsageError(
+            f"THOTHCTL_RETRY_DEADLINE={raw!r} is not a number of seconds (e.g. 60)"
+        ) from None
+
+
+def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = None):
+    """The one retry policy: exponential backoff with jitter on transient errors, bounded."""
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
+
+    return gretry.Retry(
+        predicate=gretry.if_exception_type(
+            gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.TooManyRequests
+        ),
+        initial=0.1,
+        maximum=5.0,
+        multiplier=2.0,
+        timeout=deadline,
+        on_error=on_error,
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an exception is one the retry policy retries."""
+    return getattr(getattr(exc, "grpc_status_code", None), "name", "") in (
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+        "RESOURCE_EXHAUSTED",
+    )
+
+
+class _RetryingClient:
+    """Wraps a GAPIC client: every RPC method gets the retry policy and a timeout."""
+
+    def __init__(self, client: Any, owner: Clients, api: str):
+        self._client = client
+        self._owner = owner
+        self._api = api
+        self._accepts: dict[str, bool] = {}
+
+    @property
+    def raw(self) -> Any:
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+        accepts = self._accepts.get(name)
+        if accepts is None:
+            try:
+                accepts = "retry" in inspect.signature(attr).parameters
+            except (TypeError, ValueError):
+                accepts = False
+            self._accepts[name] = accepts
+        if not accepts:
+            return attr
+        owner = self._owner
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name in NOT_BLINDLY_RETRIED:
+                kwargs.setdefault("retry", None)
+            else:
+                kwargs.setdefault("retry", owner.retry)
+            kwargs.setdefault("timeout", owner.timeout)
+            owner.trace(self._api, name, args, kwargs)
+            owner.stats.add(calls=1)
+            return attr(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+
+class Clients:
+    """Lazily built Google clients for one invocation."""
+
+    def __init__(self, settings: ClientSettings, *, tracer: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.project = settings.project
+        self.region = settings.region
+        self.stats = CallStats()
+        self.timeout = DEFAULT_TIMEOUT
+        self._tracer = tracer
+        self._lock = threading.RLock()
+        self._embedded = None
+        self._channel = None
+
+    # --- policy ----------------------------------------------------------------------------
+    @cached_property
+    def retry(self):
+        return make_retry(retry_deadline(self.settings.environ), self._on_retry)
+
+    def _on_retry(self, exc: Exception) -> None:
+        self.stats.add(retries=1)
+        if self._tracer:
+            self._tracer(f"retrying after {type(exc).__name__}")
+
+    def trace(self, api: str, method: str, args: tuple, kwargs: dict) -> None:
+        if self._tracer is None:
+            return
+        request = kwargs.get("request")
+        shown = redact(request if request is not None else {k: v for k, v in kwargs.items() if k not in ("retry", "timeout", "metadata")})
+        self._tracer(f"{api}.{method}({shown})")
+
+    def polling(self, timeout: float = 600.0):
+        """How often to poll a long-running operation."""
+        from google.api_core.future import polling
+
+        return polling.DEFAULT_POLLING.with_delay(initial=0.1, maximum=2.0, multiplier=1.5).with_timeout(
+            timeout
+        )
+
+    def wait(self, operation: Any, timeout: float = 600.0) -> Any:
+        return operation.result(timeout=timeout, polling=self.polling(timeout), retry=self.retry)
+
+    # --- emulator ------------------------------------------------------------------------
+    @property
+    def emulator_host(self) -> str | None:
+        if self.settings.emulator_host:
+            return self.settings.emulator_host
+        if self.settings.embedded_emulator:
+            with self._lock:
+                if self._embedded is None:
+                    from thothctl.emulator.server import Emulator, default_data_file
+
+                    emu = Emulator(data_file=self.settings.emulator_data or default_data_file())
+                    emu.start("127.0.0.1", 0)
+                    self._embedded = emu
+            return f"127.0.0.1:{self._embedded.port}"
+        return None
+
+    @property
+    def embedded(self):
+        return self._embedded
+
+    def channel(self):
+        with self._lock:
+            if self._channel is None:
+                import grpc
+
+                self._channel = grpc.insecure_channel(
+                    self.emulator_host,
+                    options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+                )
+            return self._channel
+
+    def close(self) -> None:
+        for api in APIS:
+            client = self.__dict__.get(api)
+            if client is not None:
+                try:
+                    client.raw.transport.close()
+                except Exception:
+                    pass
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+
+    # --- credentials ---------------------------------------------------------------------
+    @cached_property
+    def credentials(self):
+        if self.settings.emulated:
+            from google.auth.credentials import AnonymousCredentials
+
+            return AnonymousCredentials()
+        import google.auth
+        from google.auth import exceptions as auth_exc
+
+        try:
+            creds, _ = google.auth.default(
+                scopes=[CLOUD_PLATFORM_SCOPE], quota_project_id=self.settings.quota_project
+            )
+        except auth_exc.DefaultCredentialsError:
+            raise AuthError(
+                "no Google credentials found",
+                hint="run `gcloud auth application-default login`, set "
+                "GOOGLE_APPLICATION_CREDENTIALS, or try it locally with --emulator",
+            ) from None
+        if self.settings.impersonate_service_account:
+            from google.auth import impersonated_credentials
+
+            creds = impersonated_credentials.Credentials(
+                source_credentials=creds,
+                target_principal=self.settings.impersonate_service_account,
+                target_scopes=[CLOUD_PLATFORM_SCOPE],
+                lifetime=3600,
+            )
+            if self.settings.quota_project:
+                creds = creds.with_quota_project(self.settings.quota_project)
+        return creds
+
+    def endpoint_override(self, api: str) -> str | None:
+        key = APIS[api][0]
+        value = self.settings.environ.get(f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{key}")
+        return value.rstrip("/") if value else None
+
+    def _build(self, api: str, client_cls: Any, grpc_transport_cls: Any) -> _RetryingClient:
+        if self.settings.emulated:
+            transport = grpc_transport_cls(channel=self.channel())
+            return _RetryingClient(client_cls(transport=transport), self, api)
+        options: dict[str, Any] = {}
+        transport_name = self.settings.transport
+        override = self.endpoint_override(api)
+        if override:
+            options["api_endpoint"] = override
+            transport_name = "rest"
+        if self.settings.quota_project:
+            options["quota_project_id"] = self.settings.quota_project
+        client = client_cls(
+            credentials=self.credentials, transport=transport_name, client_options=options or None
+        )
+        return _RetryingClient(client, self, api)
+
+    # --- the clients ---------------------------------------------------------------------
+    @cached_property
+    def secrets(self) -> Any:
+        from google.cloud.secretmanager_v1.services.secret_manager_service import (
+            SecretManagerServiceClient,
+            transports,
+        )
+
+        return self._build("secrets", SecretManagerServiceClient, transports.SecretManagerServiceGrpcTransport)
+
+    @cached_property
+    def scheduler(self) -> Any:
+        from google.cloud.scheduler_v1.services.cloud_scheduler import CloudSchedulerClient, transports
+
+        return self._build("scheduler", CloudSchedulerClient, transports.CloudSchedulerGrpcTransport)
+
+    @cached_property
+    def run(self) -> Any:
+        from google.cloud.run_v2.services.services import ServicesClient, transports
+
+        return self._build("run", ServicesClient, transports.ServicesGrpcTransport)
+
+    @cached_property
+    def iam(self) -> Any:
+        from google.cloud.iam_admin_v1.services.iam import IAMClient, transports
+
+        return self._build("iam", IAMClient, transports.IAMGrpcTransport)
+
+    @cached_property
+    def serviceusage(self) -> Any:
+        from google.cloud.service_usage_v1.services.service_usage import (
+            ServiceUsageClient,
+            transports,
+        )
+
+        return self._build("serviceusage", ServiceUsageClient, transports.ServiceUsageGrpcTransport)
+
+    @cached_property
+    def logging(self) -> Any:
+        from google.cloud.logging_v2.services.logging_service_v2 import (
+            LoggingServiceV2Client,
+            transports,
+        )
+
+        return self._build("logging", LoggingServiceV2Client, transports.LoggingServiceV2GrpcTransport)
+
+
+_SECRET_FIELDS = ("payload", "data", "value", "secret_data")
+
+
+def redact(obj: Any) -> str:
+    """A short, payload-free rendering of a request for --verbose."""
+    if obj is None:
+        return ""
+    if isinstance(obj, dict):
+        parts = []
+        for k, val in obj.items():
+            if k in _SECRET_FIELDS:
+                parts.append(f"{k}=<redacted>")
+            else:
+                parts.append(f"{k}={redact(val) if isinstance(val, dict) else _short(val)}")
+        return ", ".join(parts)
+    # proto-plus request: show only name-ish fields
+    shown = []
+    for key in ("name", "parent", "resource", "secret_id", "job_id", "account_id", "filter"):
+        val = getattr(obj, key, None)
+        if val:
+            shown.append(f"{key}={_short(val)}")
+    if getattr(obj, "payload", None):
+        shown.append("payload=<redacted>")
+    return ", ".join(shown)
+
+
+def _short(val: Any) -> str:
+    text = repr(val) if isinstance(val, str) else type(val).__name__ if not isinstance(val, int | float | bool) else str(val)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def adc_project() -> str | None:
+    """The project of the application default credentials, if any (no network for most kinds)."""
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    try:
+        _, project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+    except auth_exc.DefaultCredentialsError:
+        return None
+    return project

@@ -1,0 +1,177 @@
+"""Building blocks for emulated services: errors with real status codes, the @rpc declaration,
+resource-name helpers and pagination. Each service module subclasses :class:`EmulatedService`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+if TYPE_CHECKING:
+    from thothctl.emulator.server import Emulator
+
+
+class EmulatorError(Exception):
+    """Raised by handlers; the dispatcher answers with this status (and ErrorInfo details)."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        *,
+        reason: str | None = None,
+        domain: str = "googleapis.com",
+        metadata: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.domain = domain
+        self.metadata = metadata or {}
+
+
+def invalid(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def not_found(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.NOT_FOUND, message)
+
+
+def already_exists(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.ALREADY_EXISTS, message)
+
+
+def failed_precondition(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
+def aborted(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.ABORTED, message)
+
+
+def permission_denied(message: str, **kw: Any) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.PERMISSION_DENIED, message, **kw)
+
+
+@dataclass
+class RpcSpec:
+    name: str
+    request: Any
+    response: Any
+    mutating: bool = False
+    permission: str | None = None
+    stream: str | None = None  # None (unary) | "unary_stream" | "stream_stream"
+    check_api: bool = True
+    func: Callable[..., Any] | None = None
+
+
+def rpc(
+    name: str,
+    request: Any,
+    response: Any,
+    *,
+    mutating: bool = False,
+    permission: str | None = None,
+    stream: str | None = None,
+    check_api: bool = True,
+):
+    """Declare a handler method: ``def handler(self, request, context) -> response``."""
+
+    def deco(fn):
+        fn._rpc = RpcSpec(name, request, response, mutating, permission, stream, check_api)
+        return fn
+
+    return deco
+
+
+class EmulatedService:
+    """One gRPC service. ``service_name`` is the full proto service name; ``api`` is the
+    Service Usage name that must be enabled in the project for calls to succeed (None: always)."""
+
+    service_name: str = ""
+    api: str | None = None
+    api_title: str = ""
+
+    def __init__(self, emulator: Emulator):
+        self.emu = emulator
+        self.store = emulator.store
+
+    def rpcs(self) -> list[RpcSpec]:
+        specs = []
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr)
+            spec = getattr(fn, "_rpc", None)
+            if spec is not None:
+                specs.append(RpcSpec(**{**spec.__dict__, "func": getattr(self, attr)}))
+        return specs
+
+    def seed(self, project: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Create the resources a real deployment has (called for each seeded project)."""
+
+    def on_start(self) -> None:  # noqa: B027 - optional hook
+        """Called once the server is listening (start background workers here)."""
+
+    def on_stop(self) -> None:  # noqa: B027 - optional hook
+        """Called when the server stops."""
+
+    def control_ops(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        """Extra operations for the control plane (``thothctl emulator`` commands, tests)."""
+        return {}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+PROJECT_IN_NAME = re.compile(r"(?:^|/)projects/([^/]+)")
+
+
+def project_number_for(project_id: str) -> str:
+    digest = hashlib.sha256(project_id.encode()).hexdigest()
+    return str(100000000000 + int(digest[:12], 16) % 899999999999)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def timestamp(when: dt.datetime | None = None):
+    from google.protobuf import timestamp_pb2
+
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(when or now())
+    return ts
+
+
+def new_etag() -> str:
+    """An etag the way Secret Manager shows them: a quoted hex string."""
+    return '"' + uuid.uuid4().hex[:14] + '"'
+
+
+def new_policy_etag() -> bytes:
+    return uuid.uuid4().bytes[:8]
+
+
+def paginate(items: Sequence[Any], page_size: int, page_token: str, *, default: int, maximum: int):
+    """Offset pagination with opaque tokens. Returns (page, next_token)."""
+    if page_size < 0:
+        raise invalid("page_size must not be negative")
+    size = default if page_size == 0 else min(page_size, maximum)
+    start = 0
+    if page_token:
+        try:
+            start = int(base64.urlsafe_b64decode(page_token.encode()).decode().split(":", 1)[1])
+        except (ValueError, IndexError, UnicodeDecodeError):
+            raise invalid("Invalid page token.") from None
+    page = list(items[start : start + size])
+    nxt = start + size
+    token = base64.urlsafe_b64encode(f"o:{nxt}".encode()).decode() if nxt < len(items) else ""
+    return page, token

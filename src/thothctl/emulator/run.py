@@ -1,0 +1,3 @@
+"""Emulated service module (filled in by its issue)."""
+
+SERVICES: list = []

@@ -1,0 +1,406 @@
+"""The emulator core: one gRPC server, one state store, one call log, one fault injector.
+
+Every RPC goes through :class:`Dispatcher`, which (like a server interceptor keyed on the method
+name) applies faults, records the call, holds the store lock around the handler, checks that the
+project exists, that the API is enabled and that the permission is not denied, and turns
+``EmulatorError`` into a real gRPC status with ``google.rpc.ErrorInfo`` details.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from thothctl.emulator import base
+from thothctl.emulator.base import EmulatedService, EmulatorError, RpcSpec
+from thothctl.emulator.faults import Call, CallLog, FaultConfig, FaultInjector, method_matches
+from thothctl.emulator.store import Store
+
+log = logging.getLogger("thothctl.emulator")
+
+SERVICE_MODULES = (
+    "operations",
+    "serviceusage",
+    "secretmanager",
+    "iam",
+    "run",
+    "scheduler",
+    "cloudlogging",
+)
+CONTROL_SERVICE = "thothctl.emulator.v1.Control"
+DEFAULT_PROJECTS = ("thoth-local",)
+
+
+def default_data_file() -> str:
+    import platformdirs
+
+    return str(Path(platformdirs.user_state_dir("thothctl")) / "emulator.json")
+
+
+def service_classes() -> list[type[EmulatedService]]:
+    classes: list[type[EmulatedService]] = []
+    for name in SERVICE_MODULES:
+        module = importlib.import_module(f"thothctl.emulator.{name}")
+        classes.extend(getattr(module, "SERVICES", []))
+    return classes
+
+
+def _project_tokens(message: Any, depth: int = 0) -> Iterable[str]:
+    """Resource-name project tokens in a request (fields name/parent/resource..., 2 levels)."""
+    pb = message if not hasattr(type(message), "pb") else type(message).pb(message)
+    try:
+        fields = pb.ListFields()
+    except AttributeError:
+        return
+    for fd, value in fields:
+        if fd.type == fd.TYPE_STRING:
+            values = value if fd.is_repeated else [value]
+            for val in values:
+                m = base.PROJECT_IN_NAME.search(val)
+                if m and (fd.name in ("name", "parent", "resource", "resource_names", "log_name") or depth):
+                    yield m.group(1)
+        elif fd.type == fd.TYPE_MESSAGE and depth < 1 and not fd.is_repeated:
+            if fd.message_type.GetOptions().map_entry:
+                continue
+            yield from _project_tokens(value, depth + 1)
+
+
+class Dispatcher:
+    def __init__(self, emulator: Emulator):
+        self.emu = emulator
+
+    def _status(self, err: EmulatorError):
+        from google.protobuf import any_pb2
+        from google.rpc import error_details_pb2, status_pb2
+        from grpc_status import rpc_status
+
+        status = status_pb2.Status(code=err.code.value[0], message=err.message)
+        if err.reason:
+            info = error_details_pb2.ErrorInfo(reason=err.reason, domain=err.domain, metadata=err.metadata)
+            detail = any_pb2.Any()
+            detail.Pack(info)
+            status.details.append(detail)
+        return rpc_status.to_status(status)
+
+    def check(self, svc: EmulatedService, spec: RpcSpec, request: Any) -> None:
+        emu = self.emu
+        project = None
+        for token in _project_tokens(request):
+            if token == "-":
+                continue
+            project = emu.resolve_project(token)
+            break
+        if project and spec.check_api and svc.api and not emu.api_enabled(project["id"], svc.api):
+            title = svc.api_title or svc.api
+            raise base.permission_denied(
+                f"{title} has not been used in project {project['number']} before or it is "
+                f"disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+                f"{svc.api}/overview?project={project['number']} then retry.",
+                reason="SERVICE_DISABLED",
+                metadata={"service": svc.api, "consumer": f"projects/{project['number']}"},
+            )
+        if spec.permission and emu.permission_denied(spec.permission):
+            resource = next(iter(_resource_names(request)), "")
+            raise base.permission_denied(
+                f"Permission '{spec.permission}' denied on resource '{resource}' (or it may not "
+                "exist).",
+                reason="IAM_PERMISSION_DENIED",
+                domain="iam.googleapis.com",
+                metadata={"permission": spec.permission, "resource": resource},
+            )
+
+    def unary(self, svc: EmulatedService, spec: RpcSpec) -> Callable[[Any, Any], Any]:
+        method = f"/{svc.service_name}/{spec.name}"
+        emu = self.emu
+
+        def behavior(request, context):
+            start = time.time()
+            code = "OK"
+            fault = None
+            try:
+                decision = emu.faults.decide(method)
+                if decision.latency:
+                    time.sleep(decision.latency)
+                if decision.fail:
+                    fault = "fail"
+                    raise EmulatorError(decision.fail, "The service is currently unavailable (injected fault).")
+                with emu.store.lock:
+                    self.check(svc, spec, request)
+                    response = spec.func(request, context)
+                    if spec.mutating:
+                        emu.store.touch()
+                if decision.lost:
+                    fault = "lost"
+                    raise EmulatorError(decision.lost, "The response was lost (injected fault).")
+                return response
+            except EmulatorError as err:
+                code = err.code.name
+                context.abort_with_status(self._status(err))
+            except Exception as exc:
+                if isinstance(exc, grpc.RpcError) or type(exc).__name__ == "_AbortError":
+                    raise
+                code = "INTERNAL"
+                log.error("handler %s failed:\n%s", method, traceback.format_exc())
+                context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {spec.name}: {exc}")
+            finally:
+                end = time.time()
+                emu.calls.record(Call(method, code, (end - start) * 1000, spec.mutating, start, end, fault))
+
+        return behavior
+
+    def streaming(self, svc: EmulatedService, spec: RpcSpec) -> Callable[[Any, Any], Any]:
+        method = f"/{svc.service_name}/{spec.name}"
+        emu = self.emu
+
+        def behavior(request_or_iterator, context):
+            start = time.time()
+            code = "OK"
+            try:
+                decision = emu.faults.decide(method)
+                if decision.latency:
+                    time.sleep(decision.latency)
+                if decision.fail:
+                    raise EmulatorError(decision.fail, "The service is currently unavailable (injected fault).")
+                yield from spec.func(request_or_iterator, context)
+            except EmulatorError as err:
+                code = err.code.name
+                context.abort_with_status(self._status(err))
+            finally:
+                end = time.time()
+                emu.calls.record(Call(method, code, (end - start) * 1000, spec.mutating, start, end))
+
+        return behavior
+
+
+def _resource_names(request: Any) -> Iterable[str]:
+    pb = request if not hasattr(type(request), "pb") else type(request).pb(request)
+    for key in ("name", "parent", "resource"):
+        val = getattr(pb, key, None)
+        if isinstance(val, str) and val:
+            yield val
+
+
+def _serializer(cls: Any) -> Callable[[Any], bytes]:
+    if hasattr(cls, "serialize"):
+        return lambda msg: msg.SerializeToString() if hasattr(msg, "SerializeToString") else cls.serialize(msg)
+    return lambda msg: msg.SerializeToString()
+
+
+def _deserializer(cls: Any) -> Callable[[bytes], Any]:
+    return cls.deserialize if hasattr(cls, "deserialize") else cls.FromString
+
+
+class Emulator:
+    """The whole emulator. ``start()`` serves it; tests may use the objects directly."""
+
+    def __init__(
+        self,
+        *,
+        data_file: str | os.PathLike[str] | None = None,
+        seed: bool = True,
+        projects: Iterable[str] = DEFAULT_PROJECTS,
+        operation_ms: float = 500.0,
+        faults: FaultConfig | None = None,
+        stub_host: str = "127.0.0.1",
+    ):
+        self.store = Store(data_file)
+        self.calls = CallLog()
+        self.faults = FaultInjector(faults)
+        self.operation_ms = operation_ms
+        self.seed_enabled = seed
+        self.project_ids = tuple(projects)
+        self.stub_host = stub_host
+        self.denied: set[str] = set()
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._server: grpc.Server | None = None
+        self._lock = threading.RLock()
+        self.services: list[EmulatedService] = []
+        for cls in service_classes():
+            self.services.append(cls(self))
+        self.dispatcher = Dispatcher(self)
+        if not self.store.load():
+            self.seed()
+
+    # --- projects, APIs, permissions -----------------------------------------------------
+    def seed(self) -> None:
+        with self.store.lock:
+            projects = self.store.table("projects")
+            for pid in self.project_ids:
+                projects[pid] = {"id": pid, "number": base.project_number_for(pid)}
+            if self.seed_enabled:
+                for pid in self.project_ids:
+                    for svc in self.services:
+                        svc.seed(projects[pid])
+            self.store.touch()
+
+    def reset(self, seed: bool | None = None) -> None:
+        with self.store.lock:
+            self.store.tables.clear()
+            if seed is not None:
+                self.seed_enabled = seed
+            self.seed()
+        self.calls.reset()
+        self.faults.clear()
+        self.denied.clear()
+        for svc in self.services:
+            svc.on_stop()
+            svc.on_start()
+
+    def resolve_project(self, token: str) -> dict[str, Any]:
+        projects = self.store.table("projects")
+        if token in projects:
+            return projects[token]
+        for project in projects.values():
+            if project["number"] == token:
+                return project
+        raise base.not_found(f"Project '{token}' not found.")
+
+    def api_enabled(self, project_id: str, api: str) -> bool:
+        return api in self.store.table("serviceusage.enabled").get(project_id, ())
+
+    def permission_denied(self, permission: str) -> bool:
+        return any(method_matches(p, permission) or p == permission for p in self.denied)
+
+    def service(self, name: str) -> EmulatedService | None:
+        for svc in self.services:
+            if svc.service_name == name or type(svc).__name__ == name:
+                return svc
+        return None
+
+    def write_log(self, **entry: Any) -> None:
+        """Write a log entry into the emulated Cloud Logging (no-op if it is absent).
+
+        Keyword arguments: project_id, log_id, resource_type, resource_labels, severity,
+        json_payload, text_payload, http_request, labels, timestamp."""
+        svc = self.service("google.logging.v2.LoggingServiceV2")
+        if svc is not None and hasattr(svc, "append"):
+            svc.append(**entry)
+
+    # --- control plane -------------------------------------------------------------------
+    def control_ops(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        ops: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "info": lambda a: self.info(),
+            "calls": lambda a: [c.to_json() for c in self.calls.snapshot()],
+            "reset_calls": lambda a: self.calls.reset(),
+            "faults_get": lambda a: {**self.faults.config.to_json(), "injected": dict(self.faults.injected)},
+            "faults_set": self._faults_set,
+            "faults_clear": lambda a: self.faults.clear(),
+            "reset": lambda a: self.reset(a.get("seed")),
+            "deny": lambda a: self.denied.update(a.get("permissions", [])),
+            "allow": lambda a: self.denied.clear() if not a.get("permissions") else self.denied.difference_update(a["permissions"]),
+            "save": lambda a: self.store.flush(),
+        }
+        for svc in self.services:
+            ops.update(svc.control_ops())
+        return ops
+
+    def _faults_set(self, args: dict[str, Any]) -> dict[str, Any]:
+        cfg = FaultConfig(**{k: v for k, v in args.items() if v is not None})
+        self.faults.set(cfg)
+        return cfg.to_json()
+
+    def info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "projects": sorted(self.store.table("projects")),
+            "data_file": str(self.store.path) if self.store.path else None,
+            "operation_ms": self.operation_ms,
+        }
+        for svc in self.services:
+            extra = getattr(svc, "info", None)
+            if callable(extra):
+                info.update(extra())
+        return info
+
+    def _control_handler(self):
+        ops = self.control_ops()
+
+        def call(request: bytes, context):
+            try:
+                payload = json.loads(request or b"{}")
+                op = payload.get("op")
+                if op not in ops:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown control op {op!r}")
+                result = ops[op](payload.get("args") or {})
+                return json.dumps({"result": result}, default=str).encode()
+            except (ValueError, TypeError, KeyError) as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+
+        return grpc.method_handlers_generic_handler(
+            CONTROL_SERVICE,
+            {"Call": grpc.unary_unary_rpc_method_handler(call, request_deserializer=None, response_serializer=None)},
+        )
+
+    # --- serving -------------------------------------------------------------------------
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        handlers = []
+        for svc in self.services:
+            table = {}
+            for spec in svc.rpcs():
+                kwargs = {
+                    "request_deserializer": _deserializer(spec.request),
+                    "response_serializer": _serializer(spec.response),
+                }
+                if spec.stream == "stream_stream":
+                    table[spec.name] = grpc.stream_stream_rpc_method_handler(self.dispatcher.streaming(svc, spec), **kwargs)
+                elif spec.stream == "unary_stream":
+                    table[spec.name] = grpc.unary_stream_rpc_method_handler(self.dispatcher.streaming(svc, spec), **kwargs)
+                else:
+                    table[spec.name] = grpc.unary_unary_rpc_method_handler(self.dispatcher.unary(svc, spec), **kwargs)
+            handlers.append(grpc.method_handlers_generic_handler(svc.service_name, table))
+        handlers.append(self._control_handler())
+        return handlers
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        with self._lock:
+            if self._server is not None:
+                return self.port
+            server = grpc.server(
+                futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="emulator"),
+                options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+            )
+            for handler in self.handlers():
+                server.add_generic_rpc_handlers((handler,))
+            bound = server.add_insecure_port(f"{host}:{port}")
+            if not bound:
+                raise OSError(f"cannot listen on {host}:{port}")
+            server.start()
+            self._server = server
+            self.host, self.port = host, bound
+            self.store.start_flusher()
+            for svc in self.services:
+                svc.on_start()
+            return bound
+
+    def stop(self, grace: float = 0.5) -> None:
+        with self._lock:
+            for svc in self.services:
+                try:
+                    svc.on_stop()
+                except Exception:
+                    log.exception("stopping %s", svc.service_name)
+            if self._server is not None:
+                self._server.stop(grace).wait(grace + 1)
+                self._server = None
+            self.store.stop()
+
+    def wait(self) -> None:
+        if self._server is not None:
+            self._server.wait_for_termination()
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
