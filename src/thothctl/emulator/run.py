@@ -1,3 +1,635 @@
-"""Emulated service module (filled in by its issue)."""
+"""google.cloud.run.v2.Services (API-NOTES §5): services, revisions by generation, IAM policy.
 
-SERVICES: list = []
+What the emulator does:
+
+- GetService / ListServices (newest first, ``-`` location refused) / UpdateService /
+  Get/SetIamPolicy / TestIamPermissions. CreateService and DeleteService are not emulated
+  (thothctl never deploys; the seeded ``thoth-mcp-server`` stands in for the real deployment).
+- Each project is seeded with ``thoth-mcp-server`` in ``us-central1``, running as
+  ``thoth-mcp-sa@PROJECT.iam.gserviceaccount.com``, with env vars ``GITLAB_TOKEN`` (secret
+  ``gitlab-token``, version ``latest``) and ``GITLAB_BASE_URL`` (secret ``gitlab-url``, ``latest``),
+  an empty IAM policy, and a ``uri`` pointing at the built-in stub HTTP service
+  (:mod:`thothctl.emulator.stub`). The stub listens on a loopback port chosen at start, so
+  stub-backed URIs (and scheduler jobs targeting them) are refreshed when the emulator starts.
+- UpdateService is an LRO (``projects/P/locations/L/operations/ID``, metadata and response
+  ``google.cloud.run.v2.Service``). The desired state is stored at once with ``generation`` + 1 and
+  ``reconciling`` true; the operation completes after ``operation_ms`` and marks it ready.
+  ``update_mask`` paths (dotted allowed) are merged; without a mask the user-settable fields are
+  replaced. ``validate_only`` answers a done operation and persists nothing.
+
+Choices where API-NOTES says "inferred":
+
+- A new revision (``<service>-<5-digit generation>-<3 letters>``) is created only when
+  ``template`` changes; traffic/label-only updates bump ``generation`` but keep the revision.
+- A non-empty ``service.etag`` that differs from the current one → ABORTED; so does a stale
+  policy etag in SetIamPolicy (the CRM-style "concurrent policy changes" message).
+- Update of a missing service without ``allow_missing`` → NOT_FOUND with the
+  "Resource ... of kind 'SERVICE' ..." message; ``allow_missing`` creates it.
+- ``template.revision`` naming an existing revision with a different template → ALREADY_EXISTS.
+- Secret references in env vars are not checked against Secret Manager at deploy time.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from typing import Any
+
+from google.cloud.run_v2 import types
+from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.longrunning import operations_pb2
+from google.protobuf import field_mask_pb2
+
+from thothctl.emulator import base
+from thothctl.emulator.base import EmulatedService, rpc
+from thothctl.emulator.operations import operations, pack
+
+SERVICES_TABLE = "run.services"
+POLICIES_TABLE = "run.policies"
+STUB_TABLE = "run.stub"  # service name -> {"port": int} for stub-backed services
+
+SEEDED_SERVICE = "thoth-mcp-server"
+SEEDED_REGION = "us-central1"
+INVOKER_ROLE = "roles/run.invoker"
+RESERVED_PREFIXES = (
+    "run.googleapis.com",
+    "cloud.googleapis.com",
+    "serving.knative.dev",
+    "autoscaling.knative.dev",
+)
+USER_FIELDS = (
+    "description",
+    "labels",
+    "annotations",
+    "client",
+    "client_version",
+    "ingress",
+    "launch_stage",
+    "binary_authorization",
+    "template",
+    "traffic",
+    "scaling",
+    "invoker_iam_disabled",
+    "default_uri_disabled",
+    "custom_audiences",
+)
+RUN_PERMISSIONS = (
+    "run.services.get",
+    "run.services.list",
+    "run.services.update",
+    "run.services.delete",
+    "run.services.create",
+    "run.services.getIamPolicy",
+    "run.services.setIamPolicy",
+    "run.routes.invoke",
+)
+MEMBER_PREFIXES = (
+    "user:",
+    "serviceAccount:",
+    "group:",
+    "domain:",
+    "principal:",
+    "principalSet:",
+    "deleted:",
+)
+
+
+def service_name(project: str, location: str, service: str) -> str:
+    return f"projects/{project}/locations/{location}/services/{service}"
+
+
+def _missing(name: str) -> base.EmulatorError:
+    parts = (name.split("/") + [""] * 6)[:6]
+    project, location, service = parts[1], parts[3], parts[5]
+    return base.not_found(
+        f"Resource '{service}' of kind 'SERVICE' in region '{location}' in project '{project}' "
+        "does not exist."
+    )
+
+
+def _copy(svc: types.Service) -> types.Service:
+    return types.Service.deserialize(types.Service.serialize(svc))
+
+
+def _revision_id(service: str, generation: int) -> str:
+    suffix = "".join(random.choices(string.ascii_lowercase, k=3))
+    return f"{service}-{generation:05d}-{suffix}"
+
+
+def _policy_etag_message(sent: bytes, current: bytes) -> str:
+    import base64
+
+    return (
+        "There were concurrent policy changes. Please retry the whole read-modify-write with "
+        f"exponential backoff. The request's ETag '{base64.b64encode(sent).decode()}' did not match "
+        "the current policy's "
+        f"ETag '{base64.b64encode(current).decode()}'."
+    )
+
+
+def check_policy(policy: policy_pb2.Policy) -> None:
+    """IAM policy validation shared by the emulated services (API-NOTES §0.3)."""
+    if policy.version not in (0, 1, 3):
+        raise base.invalid(
+            f"Invalid policy version {policy.version}: valid versions are 0, 1 and 3."
+        )
+    total = 0
+    for binding in policy.bindings:
+        if not binding.role.startswith(("roles/", "projects/", "organizations/")):
+            raise base.invalid(
+                f"Role {binding.role!r} is not a valid role name (e.g. 'roles/run.invoker')."
+            )
+        if not binding.members:
+            raise base.invalid(
+                f"Binding for role {binding.role!r} must contain at least one principal."
+            )
+        for member in binding.members:
+            if member not in ("allUsers", "allAuthenticatedUsers") and not member.startswith(
+                MEMBER_PREFIXES
+            ):
+                raise base.invalid(
+                    f"Invalid member {member!r}: use user:, serviceAccount:, group:, domain:, "
+                    "allUsers or "
+                    "allAuthenticatedUsers."
+                )
+        total += len(binding.members)
+    if total > 1500:
+        raise base.invalid("A policy may contain at most 1,500 principals.")
+
+
+class RunService(EmulatedService):
+    service_name = "google.cloud.run.v2.Services"
+    api = "run.googleapis.com"
+    api_title = "Cloud Run Admin API"
+
+    def __init__(self, emulator):
+        super().__init__(emulator)
+        operations(emulator).register_effect("run.update", self._effect_ready)
+        self.stubs: dict[str, Any] = {}  # service name -> stub.StubServer
+        self._ports: dict[str, int] = {}  # last stub port per service, reused across resets
+
+    # --- seeding and the stub ------------------------------------------------------------
+    def seed(self, project: dict[str, Any]) -> None:
+        pid = project["id"]
+        name = service_name(pid, SEEDED_REGION, SEEDED_SERVICE)
+        runtime = f"thoth-mcp-sa@{pid}.iam.gserviceaccount.com"
+
+        def secret_env(var: str, secret: str) -> types.EnvVar:
+            return types.EnvVar(
+                name=var,
+                value_source=types.EnvVarSource(
+                    secret_key_ref=types.SecretKeySelector(secret=secret, version="latest")
+                ),
+            )
+
+        template = types.RevisionTemplate(
+            service_account=runtime,
+            max_instance_request_concurrency=80,
+            timeout="300s",
+            containers=[
+                types.Container(
+                    name=SEEDED_SERVICE,
+                    image=f"us-central1-docker.pkg.dev/{pid}/thoth/{SEEDED_SERVICE}:latest",
+                    env=[
+                        secret_env("GITLAB_TOKEN", "gitlab-token"),
+                        secret_env("GITLAB_BASE_URL", "gitlab-url"),
+                    ],
+                    ports=[types.ContainerPort(name="http1", container_port=8080)],
+                )
+            ],
+        )
+        now = base.timestamp()
+        svc = types.Service(
+            name=name,
+            uid=str(uuid.uuid4()),
+            generation=1,
+            create_time=now,
+            update_time=now,
+            creator="deployer@example.com",
+            last_modifier="deployer@example.com",
+            ingress=types.IngressTraffic.INGRESS_TRAFFIC_ALL,
+            launch_stage="GA",
+            template=template,
+            traffic=[
+                types.TrafficTarget(
+                    type_=types.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
+                    percent=100,
+                )
+            ],
+            uri=self._placeholder_uri(),
+        )
+        svc.latest_created_revision = f"{name}/revisions/{_revision_id(SEEDED_SERVICE, 1)}"
+        self._mark_ready(svc)
+        self.store.table(SERVICES_TABLE)[name] = svc
+        self.store.table(POLICIES_TABLE)[name] = policy_pb2.Policy(
+            version=1, etag=base.new_policy_etag()
+        )
+        self.store.table(STUB_TABLE)[name] = {"port": 0}
+
+    def _placeholder_uri(self) -> str:
+        return f"http://{self.emu.stub_host}:0"
+
+    def on_start(self) -> None:
+        from thothctl.emulator import stub
+
+        with self.store.lock:
+            backed = dict(self.store.table(STUB_TABLE))
+        for name, rec in backed.items():
+            server = self.stubs.get(name)
+            if server is None:
+                server = stub.StubServer(
+                    self.emu,
+                    name,
+                    host=self.emu.stub_host,
+                    port=rec.get("port") or self._ports.get(name, 0),
+                )
+                server.start()
+                self.stubs[name] = server
+                self._ports[name] = server.port
+            self._refresh_uri(name, server.url)
+
+    def on_stop(self) -> None:
+        for server in list(self.stubs.values()):
+            server.stop()
+        self.stubs.clear()
+
+    def _refresh_uri(self, name: str, url: str) -> None:
+        """Point a stub-backed service (and scheduler jobs aimed at its old URL) at the stub."""
+        with self.store.lock:
+            svc = self.store.table(SERVICES_TABLE).get(name)
+            if svc is None:
+                return
+            old = svc.uri
+            self.store.table(STUB_TABLE)[name] = {"port": int(url.rsplit(":", 1)[1])}
+            if old == url:
+                return
+            svc.uri = url
+            del svc.urls[:]
+            svc.urls.append(url)
+            self._retarget_jobs(old, url)
+            self.store.touch()
+
+    def _retarget_jobs(self, old: str, new: str) -> None:
+        if not old or old.endswith(":0"):
+            return
+        for job in self.store.table("scheduler.jobs").values():
+            target = getattr(job, "http_target", None)
+            if target is None or not target.uri.startswith(old):
+                continue
+            target.uri = new + target.uri[len(old) :]
+            if target.oidc_token.audience.startswith(old):
+                target.oidc_token.audience = new + target.oidc_token.audience[len(old) :]
+
+    # --- helpers used by the stub and the scheduler --------------------------------------
+    def lookup(self, name: str) -> types.Service | None:
+        with self.store.lock:
+            svc = self.store.table(SERVICES_TABLE).get(name)
+            return _copy(svc) if svc is not None else None
+
+    def invokers(self, name: str) -> list[str]:
+        with self.store.lock:
+            policy = self.store.table(POLICIES_TABLE).get(name)
+            if policy is None:
+                return []
+            out: list[str] = []
+            for binding in policy.bindings:
+                if binding.role in (INVOKER_ROLE, "roles/run.admin", "roles/owner", "roles/editor"):
+                    out.extend(binding.members)
+            return out
+
+    # --- internals -------------------------------------------------------------------------
+    def _mark_ready(self, svc: types.Service) -> None:
+        ts = base.timestamp()
+        svc.reconciling = False
+        svc.observed_generation = svc.generation
+        svc.latest_ready_revision = svc.latest_created_revision
+        svc.terminal_condition = types.Condition(
+            type_="Ready", state=types.Condition.State.CONDITION_SUCCEEDED, last_transition_time=ts
+        )
+        del svc.conditions[:]
+        for kind in ("RoutesReady", "ConfigurationsReady"):
+            svc.conditions.append(
+                types.Condition(
+                    type_=kind,
+                    state=types.Condition.State.CONDITION_SUCCEEDED,
+                    last_transition_time=ts,
+                )
+            )
+        del svc.traffic_statuses[:]
+        for target in svc.traffic:
+            svc.traffic_statuses.append(
+                types.TrafficTargetStatus(
+                    type_=target.type_,
+                    revision=target.revision,
+                    percent=target.percent,
+                    tag=target.tag,
+                )
+            )
+        if not svc.urls and svc.uri:
+            svc.urls.append(svc.uri)
+        svc.etag = base.new_etag()
+
+    def _parse(self, name: str) -> tuple[str, str, str]:
+        parts = name.split("/")
+        if (
+            len(parts) != 6
+            or parts[0] != "projects"
+            or parts[2] != "locations"
+            or parts[4] != "services"
+        ):
+            raise base.invalid(
+                f"Invalid resource name {name!r}: expected "
+                "projects/PROJECT/locations/LOCATION/services/SERVICE."
+            )
+        project = self.emu.resolve_project(parts[1])
+        return project["id"], parts[3], parts[5]
+
+    def _key(self, name: str) -> str:
+        pid, location, svc = self._parse(name)
+        return service_name(pid, location, svc)
+
+    def _get(self, name: str) -> types.Service:
+        svc = self.store.table(SERVICES_TABLE).get(self._key(name))
+        if svc is None:
+            raise _missing(name)
+        return svc
+
+    def _validate(self, svc: types.Service) -> None:
+        if not svc.template.containers:
+            raise base.invalid("service.template.containers: at least one container is required.")
+        for field in ("labels", "annotations"):
+            for key in getattr(svc, field):
+                if key.split("/", 1)[0].endswith(RESERVED_PREFIXES) and "/" in key:
+                    raise base.invalid(
+                        f"service.{field}: the key {key!r} uses a reserved namespace "
+                        f"({', '.join(RESERVED_PREFIXES)})."
+                    )
+        for container in svc.template.containers:
+            if not container.image:
+                raise base.invalid(
+                    f"service.template.containers[{container.name}].image is required."
+                )
+            names = set()
+            for env in container.env:
+                if not env.name:
+                    raise base.invalid("service.template.containers.env.name is required.")
+                if env.name in names:
+                    raise base.invalid(f"Environment variable {env.name!r} is set more than once.")
+                names.add(env.name)
+                ref = env.value_source.secret_key_ref if "value_source" in env else None
+                if ref is not None and not ref.secret:
+                    raise base.invalid(
+                        f"Environment variable {env.name!r}: secret_key_ref.secret is required."
+                    )
+        total = sum(t.percent for t in svc.traffic)
+        if svc.traffic and total != 100:
+            raise base.invalid(f"service.traffic: percentages must add up to 100, got {total}.")
+
+    # --- effects -----------------------------------------------------------------------------
+    def _effect_ready(self, args: dict[str, Any]):
+        svc = self.store.table(SERVICES_TABLE).get(args["name"])
+        if svc is None:
+            raise _missing(args["name"])
+        if svc.generation == args["generation"]:
+            self._mark_ready(svc)
+        return _copy(svc), _copy(svc)
+
+    # --- RPCs --------------------------------------------------------------------------------
+    @rpc("GetService", types.GetServiceRequest, types.Service, permission="run.services.get")
+    def get_service(self, request, context):
+        return self._get(request.name)
+
+    @rpc(
+        "ListServices",
+        types.ListServicesRequest,
+        types.ListServicesResponse,
+        permission="run.services.list",
+    )
+    def list_services(self, request, context):
+        parts = request.parent.split("/")
+        if len(parts) != 4 or parts[0] != "projects" or parts[2] != "locations":
+            raise base.invalid(
+                f"Invalid parent {request.parent!r}: expected projects/PROJECT/locations/LOCATION."
+            )
+        if parts[3] == "-":
+            raise base.invalid("The location of the parent cannot be the '-' wildcard.")
+        pid = self.emu.resolve_project(parts[1])["id"]
+        prefix = f"projects/{pid}/locations/{parts[3]}/services/"
+        found = [s for n, s in self.store.table(SERVICES_TABLE).items() if n.startswith(prefix)]
+        found.sort(key=lambda s: (s.create_time.timestamp(), s.name), reverse=True)
+        page, token = base.paginate(
+            found, request.page_size, request.page_token, default=100, maximum=500
+        )
+        return types.ListServicesResponse(services=page, next_page_token=token)
+
+    @rpc(
+        "UpdateService",
+        types.UpdateServiceRequest,
+        operations_pb2.Operation,
+        mutating=True,
+        permission="run.services.update",
+    )
+    def update_service(self, request, context):
+        incoming = request.service
+        if not incoming.name:
+            raise base.invalid("service.name is required.")
+        key = self._key(incoming.name)
+        pid, location, sid = self._parse(key)
+        table = self.store.table(SERVICES_TABLE)
+        current = table.get(key)
+        if current is None and not request.allow_missing:
+            raise _missing(incoming.name)
+        if current is not None and incoming.etag and incoming.etag != current.etag:
+            raise base.aborted(
+                f"The etag {incoming.etag!r} does not match the current etag of service {sid}; "
+                "read the service again and retry."
+            )
+        if current is None:
+            updated = types.Service(
+                name=key,
+                uid=str(uuid.uuid4()),
+                generation=0,
+                create_time=base.timestamp(),
+                creator="emulator",
+            )
+            old_template = None
+        else:
+            updated = _copy(current)
+            old_template = types.RevisionTemplate.serialize(current.template)
+        src = types.Service.pb(incoming)
+        dst = types.Service.pb(updated)
+        paths = list(request.update_mask.paths) if "update_mask" in request else []
+        if paths:
+            for path in paths:
+                if path.split(".", 1)[0] not in USER_FIELDS:
+                    raise base.invalid(
+                        f"Invalid update mask path {path!r}: not an updatable field of Service."
+                    )
+            field_mask_pb2.FieldMask(paths=paths).MergeMessage(
+                src, dst, replace_message_field=True, replace_repeated_field=True
+            )
+        else:
+            for field in USER_FIELDS:
+                fd = dst.DESCRIPTOR.fields_by_name[field]
+                dst.ClearField(field)
+                if fd.is_repeated:
+                    if fd.message_type and fd.message_type.GetOptions().map_entry:
+                        getattr(dst, field).update(getattr(src, field))
+                    else:
+                        getattr(dst, field).extend(getattr(src, field))
+                elif fd.message_type:
+                    if src.HasField(field):
+                        getattr(dst, field).CopyFrom(getattr(src, field))
+                else:
+                    setattr(dst, field, getattr(src, field))
+        updated = types.Service.wrap(dst)
+        if not updated.traffic:
+            updated.traffic.append(
+                types.TrafficTarget(
+                    type_=types.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
+                    percent=100,
+                )
+            )
+        self._validate(updated)
+        new_template = types.RevisionTemplate.serialize(updated.template)
+        template_changed = new_template != old_template
+        if template_changed and updated.template.revision:
+            rev_name = f"{key}/revisions/{updated.template.revision}"
+            if current is not None and rev_name in (
+                current.latest_created_revision,
+                current.latest_ready_revision,
+            ):
+                raise base.already_exists(
+                    f"Revision named '{updated.template.revision}' with different configuration "
+                    "already exists."
+                )
+        updated.generation += 1
+        updated.update_time = base.timestamp()
+        updated.last_modifier = "emulator"
+        if template_changed:
+            rev = updated.template.revision or _revision_id(sid, updated.generation)
+            updated.latest_created_revision = f"{key}/revisions/{rev}"
+        updated.reconciling = True
+        updated.etag = base.new_etag()
+        op_name = f"projects/{pid}/locations/{location}/operations/{uuid.uuid4()}"
+        if request.validate_only:
+            preview = _copy(updated)
+            return operations_pb2.Operation(
+                name=op_name, done=True, response=pack(preview), metadata=pack(preview)
+            )
+        table[key] = updated
+        if current is None:
+            self.store.table(POLICIES_TABLE)[key] = policy_pb2.Policy(
+                version=1, etag=base.new_policy_etag()
+            )
+        return operations(self.emu).begin(
+            op_name,
+            "run.update",
+            {"name": key, "generation": updated.generation},
+            metadata=_copy(updated),
+        )
+
+    @rpc(
+        "GetIamPolicy",
+        iam_policy_pb2.GetIamPolicyRequest,
+        policy_pb2.Policy,
+        permission="run.services.getIamPolicy",
+    )
+    def get_iam_policy(self, request, context):
+        requested = request.options.requested_policy_version
+        if requested not in (0, 1, 3):
+            raise base.invalid(
+                f"Invalid requested_policy_version {requested}: valid versions are 0, 1 and 3."
+            )
+        key = self._key(request.resource)
+        self._get(key)
+        policy = self.store.table(POLICIES_TABLE).setdefault(
+            key, policy_pb2.Policy(version=1, etag=base.new_policy_etag())
+        )
+        out = policy_pb2.Policy()
+        out.CopyFrom(policy)
+        return out
+
+    @rpc(
+        "SetIamPolicy",
+        iam_policy_pb2.SetIamPolicyRequest,
+        policy_pb2.Policy,
+        mutating=True,
+        permission="run.services.setIamPolicy",
+    )
+    def set_iam_policy(self, request, context):
+        key = self._key(request.resource)
+        self._get(key)
+        table = self.store.table(POLICIES_TABLE)
+        current = table.setdefault(key, policy_pb2.Policy(version=1, etag=base.new_policy_etag()))
+        incoming = request.policy
+        if incoming.etag and incoming.etag != current.etag:
+            raise base.aborted(_policy_etag_message(incoming.etag, current.etag))
+        check_policy(incoming)
+        paths = (
+            set(request.update_mask.paths)
+            if request.HasField("update_mask")
+            else {"bindings", "etag"}
+        )
+        new = policy_pb2.Policy()
+        new.CopyFrom(current)
+        if "bindings" in paths:
+            del new.bindings[:]
+            new.bindings.extend(incoming.bindings)
+            new.version = max(1, incoming.version)
+        if "audit_configs" in paths or "auditConfigs" in paths:
+            del new.audit_configs[:]
+            new.audit_configs.extend(incoming.audit_configs)
+        new.etag = base.new_policy_etag()
+        table[key] = new
+        out = policy_pb2.Policy()
+        out.CopyFrom(new)
+        return out
+
+    @rpc(
+        "TestIamPermissions",
+        iam_policy_pb2.TestIamPermissionsRequest,
+        iam_policy_pb2.TestIamPermissionsResponse,
+    )
+    def test_iam_permissions(self, request, context):
+        self._get(request.resource)
+        granted = []
+        for perm in request.permissions:
+            if "*" in perm:
+                raise base.invalid(f"Permission {perm!r}: wildcards are not allowed.")
+            if perm in RUN_PERMISSIONS and not self.emu.permission_denied(perm):
+                granted.append(perm)
+        return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
+
+    # --- control plane -------------------------------------------------------------------------
+    def _stub(self, args: dict[str, Any]):
+        name = args.get("service") or service_name(
+            args.get("project", "thoth-local"), SEEDED_REGION, SEEDED_SERVICE
+        )
+        server = self.stubs.get(name)
+        if server is None:
+            raise KeyError(f"no stub HTTP service for {name} (is the emulator started?)")
+        return server
+
+    def control_ops(self):
+        def behave(args):
+            return self._stub(args).behave(
+                status=args.get("status"),
+                delay_s=args.get("delay_s"),
+                times=args.get("times"),
+                body=args.get("body"),
+            )
+
+        return {
+            "stub_requests": lambda a: self._stub(a).recorded(),
+            "stub_behave": behave,
+            "stub_reset": lambda a: self._stub(a).reset(),
+            "stub_url": lambda a: self._stub(a).url,
+        }
+
+    def info(self) -> dict[str, Any]:
+        return {"stub_urls": {name: s.url for name, s in self.stubs.items()}}
+
+
+SERVICES = [RunService]

@@ -1,0 +1,242 @@
+"""The built-in stub HTTP service that stands in for the Cloud Run sync service.
+
+One :class:`StubServer` per stub-backed Cloud Run service (the seeded ``thoth-mcp-server``), on a
+loopback port. Like Cloud Run with IAM invoker checks on, it answers:
+
+- 401 when the ``Authorization: Bearer`` ID token is missing, malformed, badly signed, expired, or
+  its audience is not the service URL (``uri``, any of ``urls``, or a custom audience);
+- 403 when the token's email is not an invoker (``roles/run.invoker`` on the service's policy,
+  read live from the Run emulator; ``allUsers``/``allAuthenticatedUsers`` count);
+- otherwise the configured behaviour (default 200 with a small JSON body), optionally after a delay.
+
+``invoker_iam_disabled`` on the service turns the checks off. Every request is recorded (method,
+path, headers without the token, body, verified email/audience, status) and logged to the emulated
+Cloud Logging as ``run.googleapis.com/requests`` on a ``cloud_run_revision`` resource.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from thothctl.emulator import oidc
+
+if TYPE_CHECKING:
+    from thothctl.emulator.server import Emulator
+
+RECORD_LIMIT = 1000
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    stub: StubServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, payload = self.server.stub.handle(self, body)
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class StubServer:
+    def __init__(self, emu: Emulator, service: str, *, host: str = "127.0.0.1", port: int = 0):
+        self.emu = emu
+        self.service = service  # projects/P/locations/L/services/S
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._behaviour: dict[str, Any] = {}
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        try:
+            httpd = _Server((self.host, self.port), _Handler)
+        except OSError:
+            httpd = _Server((self.host, 0), _Handler)
+        httpd.stub = self
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="emulator-stub",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    # --- control -----------------------------------------------------------------------------
+    def behave(
+        self,
+        *,
+        status: int | None = None,
+        delay_s: float | None = None,
+        times: int | None = None,
+        body: Any = None,
+    ) -> dict[str, Any]:
+        """Answer the next ``times`` requests (all, if None) with ``status`` after ``delay_s``."""
+        with self._lock:
+            self._behaviour = {
+                "status": int(status) if status is not None else 200,
+                "delay_s": float(delay_s or 0.0),
+                "times": times,
+                "body": body,
+            }
+            return dict(self._behaviour)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._behaviour = {}
+
+    def recorded(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    # --- serving -----------------------------------------------------------------------------
+    def _run(self):
+        svc = self.emu.service("google.cloud.run.v2.Services")
+        return svc
+
+    def _authorize(self, headers: Any) -> tuple[int, str, dict[str, Any]]:
+        run = self._run()
+        service = run.lookup(self.service) if run is not None else None
+        if service is None:
+            return 404, "service not found", {}
+        if service.invoker_iam_disabled:
+            return 0, "", {}
+        auth = headers.get("Authorization") or ""
+        if not auth.startswith("Bearer "):
+            return 401, "The request was not authenticated: no bearer token.", {}
+        audiences = {self.url, service.uri, *service.urls, *service.custom_audiences}
+        audiences |= {a + "/" for a in list(audiences)}
+        try:
+            claims = oidc.verify(
+                auth[len("Bearer ") :].strip(), audiences=sorted(a for a in audiences if a)
+            )
+        except oidc.InvalidToken as exc:
+            return 401, f"The request was not authenticated: {exc}.", {}
+        email = claims.get("email", "")
+        members = set(run.invokers(self.service))
+        allowed = {"allUsers", "allAuthenticatedUsers", f"serviceAccount:{email}", f"user:{email}"}
+        if not members & allowed:
+            return (
+                403,
+                (
+                    "The request was not authorized to invoke this service: "
+                    f"{email} lacks roles/run.invoker."
+                ),
+                claims,
+            )
+        return 0, "", claims
+
+    def handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, Any]:
+        start = time.time()
+        status, reason, claims = self._authorize(handler.headers)
+        with self._lock:
+            behaviour = dict(self._behaviour)
+            if status == 0 and behaviour.get("times") is not None:
+                if behaviour["times"] <= 0:
+                    behaviour = {}
+                else:
+                    self._behaviour["times"] -= 1
+        if status == 0:
+            delay = behaviour.get("delay_s") or 0.0
+            if delay:
+                time.sleep(delay)
+            status = behaviour.get("status") or 200
+            payload: Any = behaviour.get("body")
+            if payload is None:
+                payload = {"status": "ok"} if status < 400 else {"error": f"stub answered {status}"}
+        else:
+            payload = {"error": reason}
+        headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
+        record = {
+            "time": start,
+            "method": handler.command,
+            "path": handler.path,
+            "headers": headers,
+            "body": body.decode("utf-8", "replace"),
+            "authorized": bool(claims) and status not in (401, 403),
+            "email": claims.get("email"),
+            "audience": claims.get("aud"),
+            "status": status,
+            "reason": reason,
+        }
+        with self._lock:
+            self._requests.append(record)
+            del self._requests[:-RECORD_LIMIT]
+        self._log(handler, status, time.time() - start, reason)
+        return status, payload
+
+    def _log(
+        self, handler: BaseHTTPRequestHandler, status: int, latency: float, reason: str
+    ) -> None:
+        parts = self.service.split("/")
+        project, location, service = parts[1], parts[3], parts[5]
+        run = self._run()
+        svc = run.lookup(self.service) if run is not None else None
+        revision = svc.latest_ready_revision.rsplit("/", 1)[-1] if svc is not None else ""
+        severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
+        try:
+            self.emu.write_log(
+                project_id=project,
+                log_id="run.googleapis.com/requests",
+                resource_type="cloud_run_revision",
+                resource_labels={
+                    "service_name": service,
+                    "revision_name": revision,
+                    "location": location,
+                    "project_id": project,
+                    "configuration_name": service,
+                },
+                severity=severity,
+                text_payload=reason or None,
+                http_request={
+                    "requestMethod": handler.command,
+                    "requestUrl": self.url + handler.path,
+                    "status": status,
+                    "latency": latency,
+                    "userAgent": handler.headers.get("User-Agent", ""),
+                    "remoteIp": handler.client_address[0],
+                },
+                labels={"instanceId": "emulator-stub"},
+            )
+        except Exception:  # logging must never break the stub
+            pass
