@@ -26,7 +26,10 @@ os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(Path(_ISOLATED_HOME) / "no-su
 os.environ["THOTHCTL_RETRY_DEADLINE"] = "20"
 os.environ.pop("CI", None)
 for _var in list(os.environ):
-    if _var.startswith(("THOTHCTL_", "CLOUDSDK_API_ENDPOINT_OVERRIDES_")) and _var != "THOTHCTL_RETRY_DEADLINE":
+    if (
+        _var.startswith(("THOTHCTL_", "CLOUDSDK_API_ENDPOINT_OVERRIDES_"))
+        and _var != "THOTHCTL_RETRY_DEADLINE"
+    ):
         del os.environ[_var]
 for _var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "COLUMNS", "NO_COLOR"):
     os.environ.pop(_var, None)
@@ -105,7 +108,9 @@ def cli(monkeypatch, tmp_path) -> Iterator:
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 
-    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> CliResult:
+    def run(
+        *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None
+    ) -> CliResult:
         if len(args) == 1 and " " in args[0]:
             args = tuple(shlex.split(args[0]))
         result = runner.invoke(app, list(args), input=input, env={"COLUMNS": "200", **(env or {})})

@@ -19,7 +19,11 @@ class ApiState:
     enabled: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "state": "ENABLED" if self.enabled else "DISABLED"}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "state": "ENABLED" if self.enabled else "DISABLED",
+        }
 
 
 @dataclass
@@ -56,7 +60,9 @@ def status(clients: Any, apis: Sequence[str]) -> list[ApiState]:
         for svc in response.services:
             service_id = svc.config.name or svc.name.rsplit("/", 1)[-1]
             found[service_id] = ApiState(
-                name=service_id, title=svc.config.title or service_id, enabled=svc.state.name == "ENABLED"
+                name=service_id,
+                title=svc.config.title or service_id,
+                enabled=svc.state.name == "ENABLED",
             )
     return [found.get(a, ApiState(a, a, False)) for a in apis]
 
@@ -79,9 +85,9 @@ def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> Enabl
             )
             clients.wait(operation)
         except Exception as exc:
-            if getattr(getattr(exc, "grpc_status_code", None), "name", "") == "PERMISSION_DENIED" and (
-                "enable service" in str(exc)
-            ):
+            if getattr(
+                getattr(exc, "grpc_status_code", None), "name", ""
+            ) == "PERMISSION_DENIED" and ("enable service" in str(exc)):
                 raise OperationError(
                     f"cannot enable {', '.join(chunk)}: unknown API, or the caller may not enable it",
                     hint="check the names (`gcloud services list --available`) and that the caller "

@@ -185,16 +185,20 @@ class Clients:
         if self._tracer is None:
             return
         request = kwargs.get("request")
-        shown = redact(request if request is not None else {k: v for k, v in kwargs.items() if k not in ("retry", "timeout", "metadata")})
+        shown = redact(
+            request
+            if request is not None
+            else {k: v for k, v in kwargs.items() if k not in ("retry", "timeout", "metadata")}
+        )
         self._tracer(f"{api}.{method}({shown})")
 
     def polling(self, timeout: float = 600.0):
         """How often to poll a long-running operation."""
         from google.api_core.future import polling
 
-        return polling.DEFAULT_POLLING.with_delay(initial=0.1, maximum=2.0, multiplier=1.5).with_timeout(
-            timeout
-        )
+        return polling.DEFAULT_POLLING.with_delay(
+            initial=0.1, maximum=2.0, multiplier=1.5
+        ).with_timeout(timeout)
 
     def wait(self, operation: Any, timeout: float = 600.0) -> Any:
         return operation.result(timeout=timeout, polling=self.polling(timeout), retry=self.retry)
@@ -308,13 +312,20 @@ class Clients:
             transports,
         )
 
-        return self._build("secrets", SecretManagerServiceClient, transports.SecretManagerServiceGrpcTransport)
+        return self._build(
+            "secrets", SecretManagerServiceClient, transports.SecretManagerServiceGrpcTransport
+        )
 
     @cached_property
     def scheduler(self) -> Any:
-        from google.cloud.scheduler_v1.services.cloud_scheduler import CloudSchedulerClient, transports
+        from google.cloud.scheduler_v1.services.cloud_scheduler import (
+            CloudSchedulerClient,
+            transports,
+        )
 
-        return self._build("scheduler", CloudSchedulerClient, transports.CloudSchedulerGrpcTransport)
+        return self._build(
+            "scheduler", CloudSchedulerClient, transports.CloudSchedulerGrpcTransport
+        )
 
     @cached_property
     def run(self) -> Any:
@@ -344,7 +355,9 @@ class Clients:
             transports,
         )
 
-        return self._build("logging", LoggingServiceV2Client, transports.LoggingServiceV2GrpcTransport)
+        return self._build(
+            "logging", LoggingServiceV2Client, transports.LoggingServiceV2GrpcTransport
+        )
 
 
 _SECRET_FIELDS = ("payload", "data", "value", "secret_data")
@@ -374,7 +387,13 @@ def redact(obj: Any) -> str:
 
 
 def _short(val: Any) -> str:
-    text = repr(val) if isinstance(val, str) else type(val).__name__ if not isinstance(val, int | float | bool) else str(val)
+    text = (
+        repr(val)
+        if isinstance(val, str)
+        else type(val).__name__
+        if not isinstance(val, int | float | bool)
+        else str(val)
+    )
     return text if len(text) < 120 else text[:117] + "..."
 
 

@@ -387,7 +387,9 @@ def load_config(
 
 
 def _source_for(sources: dict[str, str], key: str) -> str:
-    label = sources.get(key, SOURCE_DEFAULT)
+    label = sources.get(key)
+    if label is None:
+        label = next((v for k, v in sources.items() if k.startswith(key + ".")), SOURCE_DEFAULT)
     return "built-in default" if label == SOURCE_DEFAULT else label
 
 
@@ -399,10 +401,7 @@ def _check(sources: dict[str, str], key: str, fn: Callable[[Any], Any], value: A
 
 
 def _typed(sources, key, value, kind: type | tuple[type, ...], what: str):
-    if isinstance(value, bool) and kind is not bool:
-        ok = False
-    else:
-        ok = isinstance(value, kind)
+    ok = not (isinstance(value, bool) and kind is not bool) and isinstance(value, kind)
     if not ok:
         raise ConfigError(
             _source_for(sources, key), key, f"expected {what}, got {type(value).__name__} {value!r}"
@@ -415,8 +414,18 @@ def _build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> 
     if project is not None:
         _typed(sources, "project", project, str, "a string")
         _check(sources, "project", v.check_project, project)
-    region = _check(sources, "region", v.check_region, _typed(sources, "region", data["region"], str, "a string"))
-    service = _check(sources, "service", v.check_run_service, _typed(sources, "service", data["service"], str, "a string"))
+    region = _check(
+        sources,
+        "region",
+        v.check_region,
+        _typed(sources, "region", data["region"], str, "a string"),
+    )
+    service = _check(
+        sources,
+        "service",
+        v.check_run_service,
+        _typed(sources, "service", data["service"], str, "a string"),
+    )
     apis_raw = _typed(sources, "apis", data["apis"], list, "a list of API names")
     apis = tuple(dict.fromkeys(_check(sources, "apis", v.check_api, a) for a in apis_raw))
     runtime = _check(
@@ -434,7 +443,12 @@ def _build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> 
         key = f"secrets.{name}"
         _check(sources, key, v.check_secret_id, name)
         env = s.get("env") or name.upper().replace("-", "_")
-        _check(sources, f"{key}.env", v.check_env_var, _typed(sources, f"{key}.env", env, str, "a string"))
+        _check(
+            sources,
+            f"{key}.env",
+            v.check_env_var,
+            _typed(sources, f"{key}.env", env, str, "a string"),
+        )
         fmt = _typed(sources, f"{key}.format", s.get("format", "text"), str, "a string")
         if fmt not in SECRET_FORMATS:
             raise ConfigError(
@@ -447,13 +461,19 @@ def _build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> 
             _typed(sources, f"{key}.default", default, str, "a string")
         aliases = tuple(
             _check(sources, f"{key}.aliases", v.check_alias, a)
-            for a in _typed(sources, f"{key}.aliases", s.get("aliases", []), list, "a list of alias names")
+            for a in _typed(
+                sources, f"{key}.aliases", s.get("aliases", []), list, "a list of alias names"
+            )
         )
         secrets[name] = SecretSpec(
             name=name,
             env=env,
-            description=_typed(sources, f"{key}.description", s.get("description", name), str, "a string"),
-            required=_typed(sources, f"{key}.required", s.get("required", True), bool, "true or false"),
+            description=_typed(
+                sources, f"{key}.description", s.get("description", name), str, "a string"
+            ),
+            required=_typed(
+                sources, f"{key}.required", s.get("required", True), bool, "true or false"
+            ),
             default=default,
             format=fmt,
             aliases=aliases,
@@ -466,49 +486,69 @@ def _build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> 
         _check(sources, key, v.check_job_id, name)
         missing = [k for k in ("id", "schedule") if k not in j]
         if missing:
-            raise ConfigError(_source_for(sources, key), key, f"missing required key {missing[0]!r}")
+            raise ConfigError(
+                _source_for(sources, key), key, f"missing required key {missing[0]!r}"
+            )
         job_id = _check(sources, f"{key}.id", v.check_job_id, j["id"])
         if job_id in seen_ids:
             raise ConfigError(
-                _source_for(sources, f"{key}.id"), f"{key}.id", f"job id {job_id!r} is also used by jobs.{seen_ids[job_id]}"
+                _source_for(sources, f"{key}.id"),
+                f"{key}.id",
+                f"job id {job_id!r} is also used by jobs.{seen_ids[job_id]}",
             )
         seen_ids[job_id] = name
         method = _check(sources, f"{key}.method", v.check_http_method, j.get("method", "POST"))
         body = _typed(sources, f"{key}.body", j.get("body", ""), str, "a string")
         if body and method not in v.BODY_METHODS:
             raise ConfigError(
-                _source_for(sources, f"{key}.body"),
-                f"{key}.body",
-                f"a body is only allowed with {', '.join(v.BODY_METHODS)}, not {method}",
+                _source_for(sources, f"{key}.method"),
+                f"{key}.method",
+                f"{method} cannot send the job's body: a body is only allowed with "
+                f'{", ".join(v.BODY_METHODS)} (use one of them, or set body = "")',
             )
-        headers = _typed(sources, f"{key}.headers", j.get("headers", {}), dict, "a table of strings")
+        headers = _typed(
+            sources, f"{key}.headers", j.get("headers", {}), dict, "a table of strings"
+        )
         for hk, hv in headers.items():
             _typed(sources, f"{key}.headers.{hk}", hv, str, "a string")
-        retry_count = _typed(sources, f"{key}.retry_count", j.get("retry_count", 0), int, "an integer")
+        retry_count = _typed(
+            sources, f"{key}.retry_count", j.get("retry_count", 0), int, "an integer"
+        )
         if not 0 <= retry_count <= 5:
             raise ConfigError(
-                _source_for(sources, f"{key}.retry_count"), f"{key}.retry_count",
+                _source_for(sources, f"{key}.retry_count"),
+                f"{key}.retry_count",
                 f"{retry_count} is out of range: retry_count must be between 0 and 5",
             )
-        doublings = _typed(sources, f"{key}.max_doublings", j.get("max_doublings", 5), int, "an integer")
+        doublings = _typed(
+            sources, f"{key}.max_doublings", j.get("max_doublings", 5), int, "an integer"
+        )
         if not 0 <= doublings <= 16:
             raise ConfigError(
-                _source_for(sources, f"{key}.max_doublings"), f"{key}.max_doublings",
+                _source_for(sources, f"{key}.max_doublings"),
+                f"{key}.max_doublings",
                 f"{doublings} is out of range: max_doublings must be between 0 and 16",
             )
         min_b = _check(sources, f"{key}.min_backoff", v.parse_duration, j.get("min_backoff", "5s"))
-        max_b = _check(sources, f"{key}.max_backoff", v.parse_duration, j.get("max_backoff", "3600s"))
+        max_b = _check(
+            sources, f"{key}.max_backoff", v.parse_duration, j.get("max_backoff", "3600s")
+        )
         if max_b < min_b:
             raise ConfigError(
-                _source_for(sources, f"{key}.max_backoff"), f"{key}.max_backoff",
+                _source_for(sources, f"{key}.max_backoff"),
+                f"{key}.max_backoff",
                 "max_backoff must not be shorter than min_backoff",
             )
         jobs[name] = JobSpec(
             name=name,
             id=job_id,
-            description=_typed(sources, f"{key}.description", j.get("description", ""), str, "a string"),
+            description=_typed(
+                sources, f"{key}.description", j.get("description", ""), str, "a string"
+            ),
             schedule=_check(sources, f"{key}.schedule", v.check_cron, j["schedule"]),
-            time_zone=_check(sources, f"{key}.time_zone", v.check_time_zone, j.get("time_zone", "UTC")),
+            time_zone=_check(
+                sources, f"{key}.time_zone", v.check_time_zone, j.get("time_zone", "UTC")
+            ),
             path=_check(sources, f"{key}.path", v.check_url_path, j.get("path", "/sync")),
             method=method,
             body=body,
@@ -525,7 +565,10 @@ def _build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> 
                 max_backoff=max_b,
                 max_doublings=doublings,
                 max_retry_duration=_check(
-                    sources, f"{key}.max_retry_duration", v.parse_duration, j.get("max_retry_duration", 0)
+                    sources,
+                    f"{key}.max_retry_duration",
+                    v.parse_duration,
+                    j.get("max_retry_duration", 0),
                 ),
             ),
         )
@@ -554,7 +597,7 @@ def flatten(cfg: Config) -> list[tuple[str, Any, str]]:
             for k, sub in value.items():
                 walk(f"{prefix}.{k}" if prefix else k, sub)
         else:
-            rows.append((prefix, value, _source_for(cfg.sources, prefix)))
+            rows.append((prefix, value, cfg.source_of(prefix)))
 
     walk("", cfg.raw)
     return rows
@@ -572,7 +615,9 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(x) for x in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in value.items()) + " }"
+        return (
+            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in value.items()) + " }"
+        )
     raise TypeError(type(value))
 
 
@@ -617,7 +662,7 @@ def render_template(project: str | None = None) -> str:
         for k, val in spec.items():
             note = _SECRET_COMMENTS.get(k)
             out.append(f"{k} = {_toml_value(val)}" + (f"  # {note}" if note else ""))
-    out += ["# aliases = [\"current\", \"previous\"]  # version aliases moved by `secrets rotate`"]
+    out += ['# aliases = ["current", "previous"]  # version aliases moved by `secrets rotate`']
     for name, spec in d["jobs"].items():
         out += ["", f"[jobs.{name}]"]
         for k, val in spec.items():

@@ -102,7 +102,9 @@ def role_for_permission(permission: str) -> str | None:
 
 _PERMISSION_RE = re.compile(r"[Pp]ermission '?([a-zA-Z]+\.[a-zA-Z]+\.[a-zA-Z]+)'?")
 _RESOURCE_RE = re.compile(r"(?:resource|on) '?((?:projects|//)[^' ]+)'?")
-_API_DISABLED_RE = re.compile(r"(\S.*?) API has not been used in project (\S+) before or it is disabled")
+_API_DISABLED_RE = re.compile(
+    r"(\S.*?) API has not been used in project (\S+) before or it is disabled"
+)
 
 
 def _detail_metadata(exc: Any) -> dict[str, str]:
@@ -140,7 +142,7 @@ def translate_google_error(exc: BaseException, action: str | None = None) -> Tho
     if disabled or meta.get("reason") == "SERVICE_DISABLED":
         api = meta.get("service") or (disabled.group(1) if disabled else "an API")
         return OperationError(
-            f"{prefix}{api if disabled else api} is not enabled in this project",
+            f"{prefix}{api} is not enabled in this project",
             hint="run `thothctl apis enable` (or `thothctl init --only apis`)",
         )
     if code == "PERMISSION_DENIED":

@@ -79,7 +79,9 @@ class Output:
         self._stdout = stdout
         self._stderr = stderr
         self._tty = tty
-        self._width = width or (int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None)
+        self._width = width or (
+            int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+        )
         self._console = None
         self._err_console = None
 
@@ -181,14 +183,18 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+        table = Table(
+            title=title, title_justify="left", header_style="bold", box=None, pad_edge=False
+        )
         for col in columns:
             table.add_column(col, overflow="fold")
         for row in rows:
             cells = []
             for i, cell in enumerate(row):
                 style = styles[i] if styles and i < len(styles) else None
-                cells.append(cell if isinstance(cell, Text) else Text(_plain(cell), style=style or ""))
+                cells.append(
+                    cell if isinstance(cell, Text) else Text(_plain(cell), style=style or "")
+                )
             table.add_row(*cells)
         self.console.print(table)
 
@@ -202,7 +208,9 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table = Table(
+            title=title, title_justify="left", show_header=False, box=None, pad_edge=False
+        )
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for k, val in pairs:
@@ -284,7 +292,9 @@ class Output:
             yield lambda msg: status.update(msg)
 
     # --- prompts -------------------------------------------------------------------------
-    def confirm(self, question: str, *, can_prompt: bool, assume_yes: bool, default: bool = False) -> bool:
+    def confirm(
+        self, question: str, *, can_prompt: bool, assume_yes: bool, default: bool = False
+    ) -> bool:
         if assume_yes:
             return True
         if not can_prompt:

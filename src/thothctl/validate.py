@@ -22,7 +22,9 @@ ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 API_RE = re.compile(r"^[a-z][a-z0-9-]*(?:\.googleapis\.com)?$")
 LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
-ROLE_RE = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[a-z0-9:.-]+/roles/[A-Za-z0-9_.]+)$")
+ROLE_RE = re.compile(
+    r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[a-z0-9:.-]+/roles/[A-Za-z0-9_.]+)$"
+)
 _DURATION_RE = re.compile(
     r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
 )
@@ -62,7 +64,11 @@ def check_version_number(value: str) -> str:
 
 
 def check_alias(value: str) -> str:
-    if not isinstance(value, str) or not VERSION_ALIAS_RE.match(value) or value in ("latest", "NEW"):
+    if (
+        not isinstance(value, str)
+        or not VERSION_ALIAS_RE.match(value)
+        or value in ("latest", "NEW")
+    ):
         raise ValueError(
             f"{value!r} is not a valid version alias: start with a letter, then up to 62 "
             "letters, digits, '-' or '_', not 'latest' or 'NEW' (e.g. 'current')"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -122,12 +122,12 @@ def run_guarded(fn) -> int:
         raise
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     grpc = "grpc"
     rest = "rest"
 
@@ -154,45 +154,75 @@ app = typer.Typer(
 def root(
     ctx: typer.Context,
     project: str | None = typer.Option(
-        None, "--project", "-p", help="Google Cloud project id. \\[env var: THOTHCTL_PROJECT]",
+        None,
+        "--project",
+        "-p",
+        help="Google Cloud project id. \\[env var: THOTHCTL_PROJECT]",
         show_default=False,
     ),
     region: str | None = typer.Option(
-        None, "--region", "-r", help="Region of the Cloud Run service. \\[env var: THOTHCTL_REGION]",
+        None,
+        "--region",
+        "-r",
+        help="Region of the Cloud Run service. \\[env var: THOTHCTL_REGION]",
         show_default=False,
     ),
     config: str | None = typer.Option(
-        None, "--config", "-c", envvar="THOTHCTL_CONFIG",
-        help="Config file (default: ./thothctl.toml).", show_default=False,
+        None,
+        "--config",
+        "-c",
+        envvar="THOTHCTL_CONFIG",
+        help="Config file (default: ./thothctl.toml).",
+        show_default=False,
     ),
     env: str | None = typer.Option(
-        None, "--env", "-e", envvar="THOTHCTL_ENV",
-        help="Named environment from the config file (\\[env.NAME]).", show_default=False,
+        None,
+        "--env",
+        "-e",
+        envvar="THOTHCTL_ENV",
+        help="Named environment from the config file (\\[env.NAME]).",
+        show_default=False,
     ),
     output: OutputFormat = typer.Option(
-        OutputFormat.table, "--output", "-o", envvar="THOTHCTL_OUTPUT",
-        help="Output format.", case_sensitive=False,
+        OutputFormat.table,
+        "--output",
+        "-o",
+        envvar="THOTHCTL_OUTPUT",
+        help="Output format.",
+        case_sensitive=False,
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Answer yes to confirmations."),
     no_input: bool = typer.Option(
-        False, "--no-input", envvar="THOTHCTL_NO_INPUT",
+        False,
+        "--no-input",
+        envvar="THOTHCTL_NO_INPUT",
         help="Never prompt (implied by CI=true or a non-TTY stdin).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print results and errors."),
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Explain what happens: sources, API calls (payloads redacted)."
+        False,
+        "--verbose",
+        "-v",
+        help="Explain what happens: sources, API calls (payloads redacted).",
     ),
     impersonate_service_account: str | None = typer.Option(
-        None, "--impersonate-service-account", envvar="THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT",
+        None,
+        "--impersonate-service-account",
+        envvar="THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT",
         help="Act as this service account (needs roles/iam.serviceAccountTokenCreator).",
         show_default=False,
     ),
     transport: Transport = typer.Option(
-        Transport.grpc, "--transport", envvar="THOTHCTL_TRANSPORT",
-        help="Wire transport for Google APIs.", case_sensitive=False,
+        Transport.grpc,
+        "--transport",
+        envvar="THOTHCTL_TRANSPORT",
+        help="Wire transport for Google APIs.",
+        case_sensitive=False,
     ),
     emulator: bool = typer.Option(
-        False, "--emulator", envvar="THOTHCTL_EMULATOR",
+        False,
+        "--emulator",
+        envvar="THOTHCTL_EMULATOR",
         help="Use the local emulator ($THOTHCTL_EMULATOR_HOST, else an embedded one "
         "whose state persists in your user state directory).",
     ),

@@ -30,7 +30,9 @@ def _names(ctx, names: list[str] | None) -> list[str]:
 @app.command("status")
 def status(
     ctx: typer.Context,
-    names: list[str] | None = typer.Argument(None, help="APIs to check (default: the configured ones).", show_default=False),
+    names: list[str] | None = typer.Argument(
+        None, help="APIs to check (default: the configured ones).", show_default=False
+    ),
 ) -> None:
     """Show whether each required API is enabled.
 
@@ -59,8 +61,12 @@ def status(
 @app.command("enable")
 def enable(
     ctx: typer.Context,
-    names: list[str] | None = typer.Argument(None, help="APIs to enable (default: the configured ones).", show_default=False),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be enabled; change nothing."),
+    names: list[str] | None = typer.Argument(
+        None, help="APIs to enable (default: the configured ones).", show_default=False
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would be enabled; change nothing."
+    ),
 ) -> None:
     """Enable the APIs that are not enabled yet, in one batch.
 
@@ -79,7 +85,9 @@ def enable(
             result = lib.enable(app_ctx.clients, wanted)
         else:
             result = lib.EnableResult(
-                enabled=missing, already_enabled=[s.name for s in states if s.enabled], dry_run=dry_run
+                enabled=missing,
+                already_enabled=[s.name for s in states if s.enabled],
+                dry_run=dry_run,
             )
 
     def human() -> None:

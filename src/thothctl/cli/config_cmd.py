@@ -36,10 +36,18 @@ def show(ctx: typer.Context) -> None:
         )
         return
     if cfg.config_file:
-        out.info(f"config file: {cfg.config_file}" + (f" (env {cfg.env_name})" if cfg.env_name else ""))
+        out.info(
+            f"config file: {cfg.config_file}" + (f" (env {cfg.env_name})" if cfg.env_name else "")
+        )
     else:
-        out.info("no thothctl.toml found: built-in defaults (write one with `thothctl config init`)")
-    out.table(["KEY", "VALUE", "SOURCE"], [[k, _show(v), s] for k, v, s in rows], styles=[None, None, "dim"])
+        out.info(
+            "no thothctl.toml found: built-in defaults (write one with `thothctl config init`)"
+        )
+    out.table(
+        ["KEY", "VALUE", "SOURCE"],
+        [[k, _show(v), s] for k, v, s in rows],
+        styles=[None, None, "dim"],
+    )
 
 
 def _show(value) -> str:
@@ -57,7 +65,9 @@ def _show(value) -> str:
 @app.command("init")
 def init(
     ctx: typer.Context,
-    path: Path = typer.Option(Path(cfglib.CONFIG_FILENAME), "--path", help="Where to write the file."),
+    path: Path = typer.Option(
+        Path(cfglib.CONFIG_FILENAME), "--path", help="Where to write the file."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented thothctl.toml holding the built-in defaults.

@@ -87,14 +87,14 @@ class AppContext:
             return project
         raise UsageError(
             "no Google Cloud project given",
-            hint="pass --project, set THOTHCTL_PROJECT, put project = \"...\" in thothctl.toml, "
+            hint='pass --project, set THOTHCTL_PROJECT, put project = "..." in thothctl.toml, '
             "or run `gcloud config set project PROJECT`",
         )
 
     @property
     def clients(self) -> Any:
         if self._clients is None:
-            from thothctl.clients import ClientSettings, Clients
+            from thothctl.clients import Clients, ClientSettings
 
             if self.opts.transport not in ("grpc", "rest"):
                 raise UsageError(f"--transport {self.opts.transport!r} is not one of grpc, rest")

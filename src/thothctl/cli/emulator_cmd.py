@@ -14,11 +14,16 @@ app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.",
     no_args_is_help=True,
 )
-faults_app = typer.Typer(help="Inject latency and errors into a running emulator.", no_args_is_help=True)
+faults_app = typer.Typer(
+    help="Inject latency and errors into a running emulator.", no_args_is_help=True
+)
 app.add_typer(faults_app, name="faults")
 
 _HOST_OPT = typer.Option(
-    None, "--host-addr", envvar="THOTHCTL_EMULATOR_HOST", help="Emulator address (host:port).",
+    None,
+    "--host-addr",
+    envvar="THOTHCTL_EMULATOR_HOST",
+    help="Emulator address (host:port).",
     show_default=False,
 )
 
@@ -41,22 +46,61 @@ def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, faul
     return args
 
 
-LATENCY = typer.Option(None, "--latency-ms", min=0, help="Added latency per call, ms.", show_default=False)
-FAIL_RATE = typer.Option(None, "--fail-rate", min=0.0, max=1.0, help="Share of calls failing before they apply.", show_default=False)
-FAIL_CODE = typer.Option(None, "--fail-code", help="gRPC status for injected failures (default UNAVAILABLE).", show_default=False)
-LOST_RATE = typer.Option(None, "--lost-rate", min=0.0, max=1.0, help="Share of calls applied whose response is then lost.", show_default=False)
-METHODS = typer.Option(None, "--fault-methods", help="Glob(s) of methods the faults apply to, e.g. '*AddSecretVersion'.", show_default=False)
-SEED = typer.Option(None, "--fault-seed", help="Random seed for reproducible faults.", show_default=False)
+LATENCY = typer.Option(
+    None, "--latency-ms", min=0, help="Added latency per call, ms.", show_default=False
+)
+FAIL_RATE = typer.Option(
+    None,
+    "--fail-rate",
+    min=0.0,
+    max=1.0,
+    help="Share of calls failing before they apply.",
+    show_default=False,
+)
+FAIL_CODE = typer.Option(
+    None,
+    "--fail-code",
+    help="gRPC status for injected failures (default UNAVAILABLE).",
+    show_default=False,
+)
+LOST_RATE = typer.Option(
+    None,
+    "--lost-rate",
+    min=0.0,
+    max=1.0,
+    help="Share of calls applied whose response is then lost.",
+    show_default=False,
+)
+METHODS = typer.Option(
+    None,
+    "--fault-methods",
+    help="Glob(s) of methods the faults apply to, e.g. '*AddSecretVersion'.",
+    show_default=False,
+)
+SEED = typer.Option(
+    None, "--fault-seed", help="Random seed for reproducible faults.", show_default=False
+)
 
 
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (loopback by default)."
+    ),
     port: int = typer.Option(8085, "--port", min=0, max=65535, help="Port (0: any free port)."),
-    data: str | None = typer.Option(None, "--data", help="Persist state to this JSON file (survives restarts).", show_default=False),
-    no_seed: bool = typer.Option(False, "--no-seed", help="Start without the seeded Cloud Run service and runtime account."),
-    operation_ms: int = typer.Option(500, "--operation-ms", min=0, help="How long long-running operations take, ms."),
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="Persist state to this JSON file (survives restarts).",
+        show_default=False,
+    ),
+    no_seed: bool = typer.Option(
+        False, "--no-seed", help="Start without the seeded Cloud Run service and runtime account."
+    ),
+    operation_ms: int = typer.Option(
+        500, "--operation-ms", min=0, help="How long long-running operations take, ms."
+    ),
     latency_ms: float | None = LATENCY,
     fail_rate: float | None = FAIL_RATE,
     fail_code: str | None = FAIL_CODE,
@@ -125,7 +169,10 @@ def faults_set(
     with _control(host) as control:
         result = control.call("faults_set", **{k: v for k, v in args.items() if v is not None})
     out = get_ctx(ctx).out
-    out.emit(result, lambda: out.success("faults set: " + ", ".join(f"{k}={v}" for k, v in result.items())))
+    out.emit(
+        result,
+        lambda: out.success("faults set: " + ", ".join(f"{k}={v}" for k, v in result.items())),
+    )
 
 
 @faults_app.command("clear")

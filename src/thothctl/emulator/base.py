@@ -115,13 +115,13 @@ class EmulatedService:
                 specs.append(RpcSpec(**{**spec.__dict__, "func": getattr(self, attr)}))
         return specs
 
-    def seed(self, project: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+    def seed(self, project: dict[str, Any]) -> None:
         """Create the resources a real deployment has (called for each seeded project)."""
 
-    def on_start(self) -> None:  # noqa: B027 - optional hook
+    def on_start(self) -> None:
         """Called once the server is listening (start background workers here)."""
 
-    def on_stop(self) -> None:  # noqa: B027 - optional hook
+    def on_stop(self) -> None:
         """Called when the server stops."""
 
     def control_ops(self) -> dict[str, Callable[[dict[str, Any]], Any]]:

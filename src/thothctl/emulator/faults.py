@@ -51,7 +51,9 @@ def method_matches(patterns: str, method: str) -> bool:
     service_method = method.rsplit(".", 1)[-1]  # 'Service/Method'
     short = method.rsplit("/", 1)[-1]
     for pattern in (p.strip() for p in patterns.split(",")):
-        if pattern and any(fnmatch.fnmatchcase(c, pattern) for c in (method, service_method, short)):
+        if pattern and any(
+            fnmatch.fnmatchcase(c, pattern) for c in (method, service_method, short)
+        ):
             return True
     return False
 

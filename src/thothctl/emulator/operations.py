@@ -56,12 +56,19 @@ class OperationsService(EmulatedService):
         op = operations_pb2.Operation(name=name, done=False)
         if metadata is not None:
             op.metadata.CopyFrom(pack(metadata))
-        self.store.table(TABLE)[name] = {"op": op, "kind": kind, "args": args, "done_at": time.time() + duration}
+        self.store.table(TABLE)[name] = {
+            "op": op,
+            "kind": kind,
+            "args": args,
+            "done_at": time.time() + duration,
+        }
         if duration <= 0:
             self.complete(name)
         else:
             self._schedule(name, duration)
-        return operations_pb2.Operation.FromString(self.store.table(TABLE)[name]["op"].SerializeToString())
+        return operations_pb2.Operation.FromString(
+            self.store.table(TABLE)[name]["op"].SerializeToString()
+        )
 
     def _schedule(self, name: str, delay: float) -> None:
         timer = threading.Timer(max(0.0, delay), self.complete, args=(name,))
@@ -112,10 +119,20 @@ class OperationsService(EmulatedService):
     def get_operation(self, request, context):
         return self._get(request.name)
 
-    @rpc("ListOperations", operations_pb2.ListOperationsRequest, operations_pb2.ListOperationsResponse)
+    @rpc(
+        "ListOperations",
+        operations_pb2.ListOperationsRequest,
+        operations_pb2.ListOperationsResponse,
+    )
     def list_operations(self, request, context):
-        ops = [r["op"] for n, r in sorted(self.store.table(TABLE).items()) if n.startswith(request.name)]
-        page, token = base.paginate(ops, request.page_size, request.page_token, default=50, maximum=500)
+        ops = [
+            r["op"]
+            for n, r in sorted(self.store.table(TABLE).items())
+            if n.startswith(request.name)
+        ]
+        page, token = base.paginate(
+            ops, request.page_size, request.page_token, default=50, maximum=500
+        )
         return operations_pb2.ListOperationsResponse(operations=page, next_page_token=token)
 
     @rpc("DeleteOperation", operations_pb2.DeleteOperationRequest, empty_pb2.Empty, mutating=True)

@@ -68,7 +68,9 @@ def _project_tokens(message: Any, depth: int = 0) -> Iterable[str]:
             values = value if fd.is_repeated else [value]
             for val in values:
                 m = base.PROJECT_IN_NAME.search(val)
-                if m and (fd.name in ("name", "parent", "resource", "resource_names", "log_name") or depth):
+                if m and (
+                    fd.name in ("name", "parent", "resource", "resource_names", "log_name") or depth
+                ):
                     yield m.group(1)
         elif fd.type == fd.TYPE_MESSAGE and depth < 1 and not fd.is_repeated:
             if fd.message_type.GetOptions().map_entry:
@@ -87,7 +89,9 @@ class Dispatcher:
 
         status = status_pb2.Status(code=err.code.value[0], message=err.message)
         if err.reason:
-            info = error_details_pb2.ErrorInfo(reason=err.reason, domain=err.domain, metadata=err.metadata)
+            info = error_details_pb2.ErrorInfo(
+                reason=err.reason, domain=err.domain, metadata=err.metadata
+            )
             detail = any_pb2.Any()
             detail.Pack(info)
             status.details.append(detail)
@@ -134,7 +138,9 @@ class Dispatcher:
                     time.sleep(decision.latency)
                 if decision.fail:
                     fault = "fail"
-                    raise EmulatorError(decision.fail, "The service is currently unavailable (injected fault).")
+                    raise EmulatorError(
+                        decision.fail, "The service is currently unavailable (injected fault)."
+                    )
                 with emu.store.lock:
                     self.check(svc, spec, request)
                     response = spec.func(request, context)
@@ -155,7 +161,9 @@ class Dispatcher:
                 context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {spec.name}: {exc}")
             finally:
                 end = time.time()
-                emu.calls.record(Call(method, code, (end - start) * 1000, spec.mutating, start, end, fault))
+                emu.calls.record(
+                    Call(method, code, (end - start) * 1000, spec.mutating, start, end, fault)
+                )
 
         return behavior
 
@@ -171,14 +179,18 @@ class Dispatcher:
                 if decision.latency:
                     time.sleep(decision.latency)
                 if decision.fail:
-                    raise EmulatorError(decision.fail, "The service is currently unavailable (injected fault).")
+                    raise EmulatorError(
+                        decision.fail, "The service is currently unavailable (injected fault)."
+                    )
                 yield from spec.func(request_or_iterator, context)
             except EmulatorError as err:
                 code = err.code.name
                 context.abort_with_status(self._status(err))
             finally:
                 end = time.time()
-                emu.calls.record(Call(method, code, (end - start) * 1000, spec.mutating, start, end))
+                emu.calls.record(
+                    Call(method, code, (end - start) * 1000, spec.mutating, start, end)
+                )
 
         return behavior
 
@@ -193,7 +205,9 @@ def _resource_names(request: Any) -> Iterable[str]:
 
 def _serializer(cls: Any) -> Callable[[Any], bytes]:
     if hasattr(cls, "serialize"):
-        return lambda msg: msg.SerializeToString() if hasattr(msg, "SerializeToString") else cls.serialize(msg)
+        return lambda msg: (
+            msg.SerializeToString() if hasattr(msg, "SerializeToString") else cls.serialize(msg)
+        )
     return lambda msg: msg.SerializeToString()
 
 
@@ -294,12 +308,19 @@ class Emulator:
             "info": lambda a: self.info(),
             "calls": lambda a: [c.to_json() for c in self.calls.snapshot()],
             "reset_calls": lambda a: self.calls.reset(),
-            "faults_get": lambda a: {**self.faults.config.to_json(), "injected": dict(self.faults.injected)},
+            "faults_get": lambda a: {
+                **self.faults.config.to_json(),
+                "injected": dict(self.faults.injected),
+            },
             "faults_set": self._faults_set,
             "faults_clear": lambda a: self.faults.clear(),
             "reset": lambda a: self.reset(a.get("seed")),
             "deny": lambda a: self.denied.update(a.get("permissions", [])),
-            "allow": lambda a: self.denied.clear() if not a.get("permissions") else self.denied.difference_update(a["permissions"]),
+            "allow": lambda a: (
+                self.denied.clear()
+                if not a.get("permissions")
+                else self.denied.difference_update(a["permissions"])
+            ),
             "save": lambda a: self.store.flush(),
         }
         for svc in self.services:
@@ -341,7 +362,11 @@ class Emulator:
 
         return grpc.method_handlers_generic_handler(
             CONTROL_SERVICE,
-            {"Call": grpc.unary_unary_rpc_method_handler(call, request_deserializer=None, response_serializer=None)},
+            {
+                "Call": grpc.unary_unary_rpc_method_handler(
+                    call, request_deserializer=None, response_serializer=None
+                )
+            },
         )
 
     # --- serving -------------------------------------------------------------------------
@@ -355,11 +380,17 @@ class Emulator:
                     "response_serializer": _serializer(spec.response),
                 }
                 if spec.stream == "stream_stream":
-                    table[spec.name] = grpc.stream_stream_rpc_method_handler(self.dispatcher.streaming(svc, spec), **kwargs)
+                    table[spec.name] = grpc.stream_stream_rpc_method_handler(
+                        self.dispatcher.streaming(svc, spec), **kwargs
+                    )
                 elif spec.stream == "unary_stream":
-                    table[spec.name] = grpc.unary_stream_rpc_method_handler(self.dispatcher.streaming(svc, spec), **kwargs)
+                    table[spec.name] = grpc.unary_stream_rpc_method_handler(
+                        self.dispatcher.streaming(svc, spec), **kwargs
+                    )
                 else:
-                    table[spec.name] = grpc.unary_unary_rpc_method_handler(self.dispatcher.unary(svc, spec), **kwargs)
+                    table[spec.name] = grpc.unary_unary_rpc_method_handler(
+                        self.dispatcher.unary(svc, spec), **kwargs
+                    )
             handlers.append(grpc.method_handlers_generic_handler(svc.service_name, table))
         handlers.append(self._control_handler())
         return handlers
@@ -370,7 +401,10 @@ class Emulator:
                 return self.port
             server = grpc.server(
                 futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="emulator"),
-                options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+                options=[
+                    ("grpc.so_reuseport", 0),
+                    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ],
             )
             for handler in self.handlers():
                 server.add_generic_rpc_handlers((handler,))

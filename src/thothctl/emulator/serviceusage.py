@@ -86,7 +86,9 @@ class ServiceUsageService(EmulatedService):
     def _parse(self, name: str) -> tuple[dict[str, Any], str]:
         parts = name.split("/")
         if len(parts) != 4 or parts[0] != "projects" or parts[2] != "services" or not parts[3]:
-            raise base.invalid(f"Invalid service name {name!r}: expected projects/PROJECT/services/SERVICE.")
+            raise base.invalid(
+                f"Invalid service name {name!r}: expected projects/PROJECT/services/SERVICE."
+            )
         return self.emu.resolve_project(parts[1]), parts[3]
 
     def _parent(self, parent: str) -> dict[str, Any]:
@@ -96,7 +98,11 @@ class ServiceUsageService(EmulatedService):
         return self.emu.resolve_project(parts[1])
 
     def _service(self, project: dict[str, Any], service_id: str) -> types.Service:
-        state = types.State.ENABLED if service_id in self._enabled(project["id"]) else types.State.DISABLED
+        state = (
+            types.State.ENABLED
+            if service_id in self._enabled(project["id"])
+            else types.State.DISABLED
+        )
         return types.Service(
             name=f"projects/{project['number']}/services/{service_id}",
             parent=f"projects/{project['number']}",
@@ -124,7 +130,9 @@ class ServiceUsageService(EmulatedService):
                 enabled.append(service_id)
         services = [self._service(project, s) for s in args["services"]]
         metadata = types.OperationMetadata(
-            resource_names=[f"services/{s}/projectSettings/{project['number']}" for s in args["services"]]
+            resource_names=[
+                f"services/{s}/projectSettings/{project['number']}" for s in args["services"]
+            ]
         )
         if args.get("batch"):
             return types.BatchEnableServicesResponse(services=services), metadata
@@ -137,12 +145,16 @@ class ServiceUsageService(EmulatedService):
             enabled.remove(args["service"])
         return types.DisableServiceResponse(service=self._service(project, args["service"])), None
 
-    def _begin(self, project: dict[str, Any], kind: str, args: dict[str, Any]) -> operations_pb2.Operation:
+    def _begin(
+        self, project: dict[str, Any], kind: str, args: dict[str, Any]
+    ) -> operations_pb2.Operation:
         name = f"operations/acat.p2-{project['number']}-{uuid.uuid4()}"
         return operations(self.emu).begin(name, kind, args)
 
     # --- RPCs ------------------------------------------------------------------------------
-    @rpc("GetService", types.GetServiceRequest, types.Service, permission="serviceusage.services.get")
+    @rpc(
+        "GetService", types.GetServiceRequest, types.Service, permission="serviceusage.services.get"
+    )
     def get_service(self, request, context):
         project, service_id = self._parse(request.name)
         self._known(service_id)
@@ -179,12 +191,20 @@ class ServiceUsageService(EmulatedService):
             raise base.invalid("page_size cannot exceed 200.")
         flt = request.filter.replace(" ", "")
         if flt not in ("", "state:ENABLED", "state:DISABLED"):
-            raise base.invalid(f"Invalid filter {request.filter!r}: use state:ENABLED or state:DISABLED.")
+            raise base.invalid(
+                f"Invalid filter {request.filter!r}: use state:ENABLED or state:DISABLED."
+            )
         services = [self._service(project, s) for s in sorted(CATALOG)]
         if flt:
-            want = types.State.ENABLED if flt.endswith("ENABLED") and "DIS" not in flt else types.State.DISABLED
+            want = (
+                types.State.ENABLED
+                if flt.endswith("ENABLED") and "DIS" not in flt
+                else types.State.DISABLED
+            )
             services = [s for s in services if s.state == want]
-        page, token = base.paginate(services, request.page_size, request.page_token, default=50, maximum=200)
+        page, token = base.paginate(
+            services, request.page_size, request.page_token, default=50, maximum=200
+        )
         return types.ListServicesResponse(services=page, next_page_token=token)
 
     @rpc(
@@ -201,9 +221,13 @@ class ServiceUsageService(EmulatedService):
             return operations_pb2.Operation(
                 name="operations/noop.DONE_OPERATION",
                 done=True,
-                response=pack(types.EnableServiceResponse(service=self._service(project, service_id))),
+                response=pack(
+                    types.EnableServiceResponse(service=self._service(project, service_id))
+                ),
             )
-        return self._begin(project, "serviceusage.enable", {"project": project["id"], "services": [service_id]})
+        return self._begin(
+            project, "serviceusage.enable", {"project": project["id"], "services": [service_id]}
+        )
 
     @rpc(
         "BatchEnableServices",
@@ -223,10 +247,14 @@ class ServiceUsageService(EmulatedService):
             )
         for service_id in ids:
             if "/" in service_id:
-                raise base.invalid(f"Invalid service id {service_id!r}: use the bare name (e.g. run.googleapis.com).")
+                raise base.invalid(
+                    f"Invalid service id {service_id!r}: use the bare name (e.g. run.googleapis.com)."
+                )
             self._known(service_id, enabling=True)
         return self._begin(
-            project, "serviceusage.enable", {"project": project["id"], "services": ids, "batch": True}
+            project,
+            "serviceusage.enable",
+            {"project": project["id"], "services": ids, "batch": True},
         )
 
     @rpc(
@@ -240,10 +268,14 @@ class ServiceUsageService(EmulatedService):
         project, service_id = self._parse(request.name)
         self._known(service_id)
         if service_id not in self._enabled(project["id"]):
-            raise base.failed_precondition(f"Service {service_id} is not enabled; it cannot be disabled.")
+            raise base.failed_precondition(
+                f"Service {service_id} is not enabled; it cannot be disabled."
+            )
         if service_id in ALWAYS_ENABLED:
             raise base.failed_precondition(f"Service {service_id} cannot be disabled.")
-        return self._begin(project, "serviceusage.disable", {"project": project["id"], "service": service_id})
+        return self._begin(
+            project, "serviceusage.disable", {"project": project["id"], "service": service_id}
+        )
 
     def control_ops(self):
         def set_enabled(args):

@@ -25,10 +25,16 @@ def _encode(value: Any) -> Any:
 
     if isinstance(value, PbMessage):
         cls = type(value)
-        return {"$pb": f"{cls.__module__}:{cls.__qualname__}", "b64": base64.b64encode(value.SerializeToString()).decode()}
+        return {
+            "$pb": f"{cls.__module__}:{cls.__qualname__}",
+            "b64": base64.b64encode(value.SerializeToString()).decode(),
+        }
     if hasattr(type(value), "pb") and hasattr(value, "_pb"):
         cls = type(value)
-        return {"$proto": f"{cls.__module__}:{cls.__qualname__}", "b64": base64.b64encode(cls.serialize(value)).decode()}
+        return {
+            "$proto": f"{cls.__module__}:{cls.__qualname__}",
+            "b64": base64.b64encode(cls.serialize(value)).decode(),
+        }
     if isinstance(value, bytes | bytearray):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, dict):

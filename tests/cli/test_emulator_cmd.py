@@ -1,0 +1,121 @@
+"""`thothctl emulator serve` as a separate process, steered from a second "shell"."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def served(tmp_path):
+    env = {**os.environ, "NO_GCE_CHECK": "true"}
+    env.pop("THOTHCTL_EMULATOR_HOST", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "thothctl",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--data",
+            str(tmp_path / "e.json"),
+            "--operation-ms",
+            "0",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read()
+    address = json.loads(line)["address"]
+    yield proc, address, env
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def run(env, address, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "thothctl", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "THOTHCTL_EMULATOR_HOST": address},
+        timeout=60,
+    )
+
+
+def test_serve_then_drive_it_from_another_process(served):
+    proc, address, env = served
+    enabled = run(env, address, "apis", "enable", "-o", "json")
+    assert enabled.returncode == 0, enabled.stderr
+    assert "secretmanager.googleapis.com" in json.loads(enabled.stdout)["enabled"]
+
+    calls = run(env, address, "emulator", "calls", "-o", "json")
+    methods = [c["method"] for c in json.loads(calls.stdout)]
+    assert "/google.api.serviceusage.v1.ServiceUsage/BatchEnableServices" in methods
+
+    assert (
+        run(
+            env,
+            address,
+            "emulator",
+            "faults",
+            "set",
+            "--fail-rate",
+            "1",
+            "--fail-code",
+            "INTERNAL",
+            "--fault-methods",
+            "BatchGetServices",
+        ).returncode
+        == 0
+    )
+    failing = run(env, address, "apis", "status")
+    assert (
+        failing.returncode == 1
+        and "INTERNAL" in failing.stderr
+        and "Traceback" not in failing.stderr
+    )
+    assert run(env, address, "emulator", "faults", "clear").returncode == 0
+    assert run(env, address, "emulator", "reset-calls").returncode == 0
+    assert run(env, address, "apis", "status").returncode == 0
+    after = json.loads(run(env, address, "emulator", "calls", "-o", "json").stdout)
+    assert [c["method"] for c in after] == [
+        "/google.api.serviceusage.v1.ServiceUsage/BatchGetServices"
+    ]
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_bad_fault_flags_exit_2(served):
+    _, address, env = served
+    result = run(env, address, "emulator", "faults", "set", "--fail-code", "NOPE")
+    assert result.returncode == 2 and "not a gRPC status code" in result.stderr
+
+
+def test_control_commands_without_an_emulator_say_what_to_do(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "THOTHCTL_EMULATOR_HOST"}
+    result = subprocess.run(
+        [sys.executable, "-m", "thothctl", "emulator", "calls"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert (
+        "THOTHCTL_EMULATOR_HOST is not set" in result.stderr and "emulator serve" in result.stderr
+    )
