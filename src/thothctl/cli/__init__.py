@@ -254,13 +254,14 @@ def get_ctx(ctx: typer.Context) -> AppContext:
 
 
 def _register() -> None:
-    from thothctl.cli import apis, config_cmd, emulator_cmd, jobs, logs, secrets
+    from thothctl.cli import apis, config_cmd, cost_cmd, emulator_cmd, jobs, logs, secrets
 
     app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
     app.add_typer(apis.app, name="apis", rich_help_panel="Setup")
     app.add_typer(secrets.app, name="secrets", rich_help_panel="Secrets")
     app.add_typer(jobs.app, name="jobs", rich_help_panel="Jobs")
     app.add_typer(logs.app, name="logs", rich_help_panel="Observe")
+    app.command("cost", rich_help_panel="Observe")(cost_cmd.cost_command)
     app.add_typer(emulator_cmd.app, name="emulator", rich_help_panel="Local emulator")
 
 
