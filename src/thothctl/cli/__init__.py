@@ -260,7 +260,7 @@ def _register() -> None:
     app.add_typer(apis.app, name="apis", rich_help_panel="Setup")
     app.add_typer(secrets.app, name="secrets", rich_help_panel="Secrets")
     app.add_typer(jobs.app, name="jobs", rich_help_panel="Jobs")
-    app.add_typer(logs.app, name="logs", rich_help_panel="Observe")
+    app.command("logs", rich_help_panel="Observe")(logs.logs_command)
     app.command("cost", rich_help_panel="Observe")(cost_cmd.cost_command)
     app.add_typer(emulator_cmd.app, name="emulator", rich_help_panel="Local emulator")
 
