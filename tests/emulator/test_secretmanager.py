@@ -175,7 +175,7 @@ def test_versions_are_numbered_sequentially_and_payloads_are_checked(sm):
     assert v2.name.endswith("/versions/2")
     assert v2.state == types.SecretVersion.State.ENABLED
     assert v2.client_specified_payload_checksum is True
-    with pytest.raises(gexc.InvalidArgument, match="[Cc]hecksum"):
+    with pytest.raises(gexc.InvalidArgument, match=r"[Cc]hecksum"):
         add(sm, "gitlab-token", b"three", crc=12345)
     with pytest.raises(gexc.InvalidArgument, match="empty"):
         add(sm, "gitlab-token", b"")
@@ -346,7 +346,7 @@ def test_denied_permission_is_reported_with_its_name(sm, enabled_apis):
     create(sm)
     add(sm, "gitlab-token", b"one")
     enabled_apis.denied.add("secretmanager.versions.access")
-    with pytest.raises(gexc.PermissionDenied, match="secretmanager.versions.access"):
+    with pytest.raises(gexc.PermissionDenied, match=r"secretmanager\.versions\.access"):
         sm.access_secret_version(name=f"{PARENT}/secrets/gitlab-token/versions/1")
 
 

@@ -1,7 +1,624 @@
-"""`thothctl secrets`: the Secret Manager lifecycle (issue: secrets)."""
+"""`thothctl secrets`: the Secret Manager lifecycle (issue: secrets).
+
+Parse and validate every argument first (bad input: exit 2, no call made), read a value only from
+the hidden prompt, stdin, a file or the configured env var, call thothctl.secrets, render.
+"""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+
 import typer
 
-app = typer.Typer(help="Create, set, rotate, read and grant access to Thoth's secrets.", no_args_is_help=True)
+from thothctl import secrets as lib
+from thothctl import validate
+from thothctl.cli import get_ctx
+from thothctl.errors import ThothError, UsageError
+from thothctl.output import relative_time
+
+app = typer.Typer(
+    help="Create, set, rotate, read and grant access to Thoth's secrets.\n\n"
+    "Values never go on the command line: they come from a hidden prompt (typed twice), stdin "
+    "(`-` or `--from-file -`), a file (`--from-file PATH`) or, with --no-input, the env var "
+    "named in the config.",
+    no_args_is_help=True,
+)
+
+FROM_FILE_HELP = (
+    "Read the value from PATH, or from stdin with '-' (one trailing newline is removed)."
+)
+
+
+class StateFilter(StrEnum):
+    enabled = "enabled"
+    disabled = "disabled"
+    destroyed = "destroyed"
+
+
+def _check(fn, value, **kw):
+    try:
+        return fn(value, **kw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _name(value: str) -> str:
+    return _check(validate.check_secret_id, value)
+
+
+def _source_arg(source: str | None, from_file: str | None) -> str | None:
+    """The optional positional SOURCE may only be '-': values never go in argv."""
+    if source is None:
+        return from_file
+    if source != "-":
+        # Never echo the argument: it may be the secret someone tried to pass.
+        raise UsageError(
+            "the only positional value source is '-' (stdin): a secret value is never taken from "
+            "the command line",
+            hint="pipe it (`... | thothctl secrets set NAME -`), use --from-file PATH, or run "
+            "interactively to be prompted",
+        )
+    if from_file is not None and from_file != "-":
+        raise UsageError("give either '-' or --from-file, not both")
+    return "-"
+
+
+def _read_value(ctx: typer.Context, spec, source: str | None) -> lib.SecretValue:
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    if source == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        raw = stream.read() if stream is not None else sys.stdin.read().encode()
+        value = lib.value_from_stdin(spec, raw)
+        if value.stripped_newline:
+            out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
+        return value
+    if source is not None:
+        return lib.value_from_file(spec, source)
+    if app_ctx.can_prompt:
+        label = spec.description + (f" [{spec.default}]" if spec.default else "")
+        text = out.prompt_secret(label)
+        if not text and spec.default:
+            text = spec.default
+        return lib.value_from_prompt(spec, text)
+    return lib.value_from_env(spec, app_ctx.environ)
+
+
+# --- list / describe / versions -------------------------------------------------------------
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context) -> None:
+    """Show configured and existing secrets side by side; never reads a value.
+
+    For each secret: whether it is configured and exists, its versions (enabled/disabled/
+    destroyed), the latest version and its age, and who can access it. A configured secret that
+    does not exist is shown as missing.
+
+    Example: thothctl secrets list -o json
+    """
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    rows = lib.list_secrets(app_ctx.clients, app_ctx.config)
+
+    def human() -> None:
+        from rich.text import Text
+
+        table = []
+        for s in rows:
+            counts = s.counts
+            latest = s.latest
+            exists = Text("yes", style="green") if s.exists else Text("missing", style="red")
+            if not s.exists and not s.required:
+                exists = Text("missing (optional)", style="yellow")
+            versions = (
+                f"{counts['enabled']}/{counts['disabled']}/{counts['destroyed']}" if counts else "-"
+            )
+            when = latest.create_time if latest else None
+            table.append(
+                [
+                    s.name,
+                    "yes" if s.configured else "no",
+                    exists if out.is_tty else ("yes" if s.exists else "missing"),
+                    versions,
+                    f"{latest.number} ({latest.state.lower()})" if latest else "-",
+                    (relative_time(when) if out.is_tty else when) if when else "-",
+                    s.accessors,
+                ]
+            )
+        out.table(
+            ["NAME", "CONFIGURED", "EXISTS", "VERSIONS E/D/X", "LATEST", "AGE", "ACCESS"],
+            table,
+            empty="No secrets configured or found.",
+        )
+        missing = [s.name for s in rows if s.configured and not s.exists and s.required]
+        if missing:
+            out.info(
+                f"missing: {', '.join(missing)}: create them with `thothctl secrets create NAME`"
+            )
+
+    out.emit([s.to_json() for s in rows], human)
+
+
+@app.command("describe")
+def describe_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Secret id.")) -> None:
+    """Show one secret: configuration, labels, aliases, versions and IAM bindings.
+
+    Never reads a value.
+
+    Example: thothctl secrets describe gitlab-token
+    """
+    name = _name(name)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    st = lib.describe(app_ctx.clients, app_ctx.config, name)
+
+    def human() -> None:
+        counts = st.counts
+        latest = st.latest
+        pairs = [
+            ("name", st.name),
+            ("resource", st.resource or "(missing)"),
+            ("configured", st.configured),
+            ("env", st.env),
+            ("description", st.description),
+            ("format", st.format),
+            ("created", st.create_time),
+            ("replication", st.replication),
+            ("labels", [f"{k}={v}" for k, v in st.labels.items()]),
+            ("aliases", [f"{k}={v}" for k, v in sorted(st.aliases.items())]),
+        ]
+        if counts is not None:
+            pairs.append(
+                (
+                    "versions",
+                    f"{counts['enabled']} enabled, {counts['disabled']} disabled, {counts['destroyed']} destroyed",
+                )
+            )
+            pairs.append(
+                (
+                    "latest",
+                    f"{latest.number} ({latest.state.lower()}, {relative_time(latest.create_time)})"
+                    if latest
+                    else "-",
+                )
+            )
+        for role, members in sorted((st.bindings or {}).items()):
+            pairs.append((role, members))
+        out.fields(pairs)
+        if not st.exists:
+            out.info(f"{name} does not exist yet: `thothctl secrets create {name}`")
+
+    out.emit(st.to_json() | {"version_list": [v.to_json() for v in st.versions or []]}, human)
+
+
+@app.command("versions")
+def versions_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    state: StateFilter | None = typer.Option(
+        None, "--state", help="Only versions in this state.", show_default=False
+    ),
+) -> None:
+    """List the versions of a secret, newest first.
+
+    Shows each version's state, age and aliases. Never reads a value.
+
+    Example: thothctl secrets versions gitlab-token --state enabled
+    """
+    name = _name(name)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    found = lib.versions(app_ctx.clients, name, state.value.upper() if state else None)
+
+    def human() -> None:
+        out.table(
+            ["VERSION", "STATE", "CREATED", "ALIASES"],
+            [
+                [
+                    v.number,
+                    v.state.lower(),
+                    relative_time(v.create_time) if out.is_tty else v.create_time,
+                    v.aliases,
+                ]
+                for v in found
+            ],
+            empty=f"{name} has no versions" + (f" in state {state.value}" if state else "") + ".",
+        )
+
+    out.emit([v.to_json() for v in found], human)
+
+
+# --- create / set / rotate ---------------------------------------------------------------------
+
+
+@app.command("create")
+def create_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id (letters, digits, '-', '_')."),
+    labels: list[str] | None = typer.Option(
+        None,
+        "--labels",
+        "-l",
+        help="KEY=VALUE labels (repeat or comma-separate).",
+        show_default=False,
+    ),
+    locations: list[str] | None = typer.Option(
+        None,
+        "--location",
+        help="Replicate only to these regions (default: automatic).",
+        show_default=False,
+    ),
+) -> None:
+    """Create a secret (no value yet); replication is automatic unless --location is given.
+
+    Safe to re-run: an existing secret is left alone. Add a value with `thothctl secrets set`.
+
+    Example: thothctl secrets create gitlab-token --labels team=docs
+    """
+    name = _name(name)
+    parsed = _check(validate.check_labels, labels or [])
+    for loc in locations or []:
+        _check(validate.check_region, loc)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    created, st = lib.create(app_ctx.clients, name, parsed, locations or [])
+
+    def human() -> None:
+        if created:
+            out.success(f"Created secret {name} ({st.replication}).")
+        else:
+            out.info(f"Secret {name} already exists; left unchanged.")
+            if st.labels != parsed and parsed:
+                out.warn(f"its labels differ from the ones given: {st.labels}")
+        if name not in app_ctx.config.secrets:
+            out.info(f"note: {name} is not in the config; add it under [secrets] for exec/list.")
+        out.info(f"Next: thothctl secrets set {name}")
+
+    out.emit(
+        {
+            "name": name,
+            "created": created,
+            **{k: v for k, v in st.to_json().items() if k in ("resource", "labels", "replication")},
+        },
+        human,
+    )
+
+
+@app.command("set")
+def set_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    source: str | None = typer.Argument(
+        None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
+    ),
+    from_file: str | None = typer.Option(
+        None, "--from-file", "-f", help=FROM_FILE_HELP, show_default=False
+    ),
+) -> None:
+    """Add a new version holding a value.
+
+    The value comes from the hidden prompt (typed twice), stdin, a file, or with --no-input the
+    config's env var. It is checked first (not empty, at most 64 KiB, UTF-8 text or valid JSON
+    for JSON secrets) and sent with a CRC32C checksum. Nothing is added when the latest enabled
+    version already holds the same value, and a retried call never creates a duplicate.
+
+    Example: printf '%s' "$TOKEN" | thothctl secrets set gitlab-token -
+    """
+    name = _name(name)
+    source = _source_arg(source, from_file)
+    app_ctx = get_ctx(ctx)
+    spec = lib.spec_for(app_ctx.config, name)
+    value = _read_value(ctx, spec, source)
+    out = app_ctx.out
+    with out.spinner(f"Adding a version to {name}…"):
+        result = lib.add_version(app_ctx.clients, name, value)
+
+    def human() -> None:
+        if not result.added:
+            out.success(f"{name} unchanged: {result.note}; nothing added.")
+        else:
+            extra = (
+                " (the first try took effect; its response was lost)" if result.recovered else ""
+            )
+            out.success(f"Added version {result.version} to {name}{extra}.")
+
+    out.emit(result.to_json(), human)
+
+
+@app.command("rotate")
+def rotate_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    source: str | None = typer.Argument(
+        None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
+    ),
+    from_file: str | None = typer.Option(
+        None, "--from-file", "-f", help=FROM_FILE_HELP, show_default=False
+    ),
+    keep: int = typer.Option(
+        2, "--keep", min=1, help="Enabled versions to keep, the new one included."
+    ),
+    disable_previous: bool = typer.Option(
+        False, "--disable-previous", help="Keep only the new version enabled (same as --keep 1)."
+    ),
+    destroy_old: bool = typer.Option(
+        False, "--destroy-old", help="Destroy (irreversibly) instead of disabling the old versions."
+    ),
+    update_service: bool = typer.Option(
+        False,
+        "--update-service",
+        help="Point the Cloud Run service's env vars at the new version (new revision).",
+    ),
+) -> None:
+    """Rotate a secret: add the new value, verify it, retire old versions, update the service.
+
+    Steps: add a version (skipped when the latest enabled version already holds the value), read
+    it back and verify its CRC32C, with --update-service pin the Cloud Run service's env vars
+    that reference this secret to the new version number (env vars on `latest` get a new
+    revision, as Cloud Run resolves secrets only when an instance starts), move the configured
+    version aliases, then disable the enabled versions beyond --keep. Nothing is destroyed unless
+    --destroy-old. Safe to re-run after any failure.
+
+    Example: thothctl secrets rotate gitlab-token --from-file token.txt --update-service
+    """
+    name = _name(name)
+    source = _source_arg(source, from_file)
+    if disable_previous:
+        keep = 1
+    app_ctx = get_ctx(ctx)
+    spec = lib.spec_for(app_ctx.config, name)
+    value = _read_value(ctx, spec, source)
+    out = app_ctx.out
+    if destroy_old and not app_ctx.confirm(
+        f"Destroy the versions of {name} older than the kept ones? This cannot be undone"
+    ):
+        raise ThothError("cancelled; nothing was changed")
+    with out.spinner(f"Rotating {name}…"):
+        result = lib.rotate(
+            app_ctx.clients,
+            app_ctx.config,
+            name,
+            value,
+            keep=keep,
+            destroy_old=destroy_old,
+            update_run_service=update_service,
+        )
+
+    def human() -> None:
+        if result.add.added:
+            out.success(f"Added version {result.add.version} to {name} and verified it (CRC32C).")
+        else:
+            out.info(f"No new version: {result.add.note} (verified).")
+        if result.service is not None:
+            svc = result.service
+            if svc.updated:
+                parts = []
+                if svc.pinned:
+                    parts.append(f"pinned {', '.join(svc.pinned)} to version {result.add.version}")
+                if svc.refreshed:
+                    parts.append(f"new revision for {', '.join(svc.refreshed)} (latest)")
+                out.success(f"Cloud Run: {'; '.join(parts)}; revision {svc.revision}.")
+            else:
+                out.info(f"Cloud Run: {svc.note}.")
+        for alias, target in result.aliases.items():
+            out.info(
+                f"alias {alias} -> {target if target is not None else '(removed: no such version)'}"
+            )
+        if result.disabled:
+            out.info(f"Disabled version(s) {', '.join(map(str, result.disabled))}.")
+        if result.destroyed:
+            out.info(f"Destroyed version(s) {', '.join(map(str, result.destroyed))}.")
+        out.info(f"Enabled now: {', '.join(map(str, result.kept))}.")
+        for note in result.notes:
+            if note.startswith("no new version"):
+                continue
+            out.warn(note) if "pins" in note else out.info(f"note: {note}")
+
+    out.emit(result.to_json(), human)
+
+
+# --- get --------------------------------------------------------------------------------------
+
+
+@app.command("get")
+def get_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    version: str = typer.Option(
+        "latest", "--version", help="Version number, 'latest' or an alias."
+    ),
+    reveal: bool = typer.Option(False, "--reveal", help="Print the value on a terminal too."),
+) -> None:
+    """Print a secret's value (to a pipe, or to a terminal with --reveal).
+
+    The value is written exactly as stored. On a terminal without --reveal the command refuses,
+    so values do not end up in scrollback or screen shares by accident.
+
+    Example: thothctl secrets get gitlab-token | wc -c
+    """
+    name = _name(name)
+    version = _check(validate.check_version, version)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    if out.is_tty and not reveal:
+        raise UsageError(
+            f"refusing to print the value of {name} on a terminal",
+            hint="pass --reveal to show it, or pipe it (`thothctl secrets get NAME | ...`)",
+        )
+    number, data = lib.access(app_ctx.clients, name, version)
+    if out.json_mode:
+        try:
+            out.json({"name": name, "version": number, "value": data.decode("utf-8")})
+        except UnicodeDecodeError:
+            import base64
+
+            out.json(
+                {"name": name, "version": number, "value_base64": base64.b64encode(data).decode()}
+            )
+        return
+    out.raw(data)
+    if out.is_tty and not data.endswith(b"\n"):
+        out.raw(b"\n")
+
+
+# --- version states / delete ------------------------------------------------------------------
+
+
+def _version_number(value: str) -> str:
+    return _check(validate.check_version_number, value)
+
+
+def _state_change(ctx: typer.Context, name: str, version: str, action: str) -> None:
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    info = lib.set_state(app_ctx.clients, name, version, action)
+    word = {"enable": "Enabled", "disable": "Disabled", "destroy": "Destroyed"}[action]
+
+    def human() -> None:
+        if action == "destroy" and info.state == "DISABLED" and info.scheduled_destroy_time:
+            out.success(
+                f"Version {version} of {name} is disabled and will be destroyed at {info.scheduled_destroy_time}."
+            )
+        else:
+            out.success(f"{word} version {version} of {name} (now {info.state.lower()}).")
+        if action == "disable":
+            out.info(
+                "note: disabled versions are still billed; destroy them when no longer needed."
+            )
+
+    out.emit({"name": name, **info.to_json()}, human)
+
+
+@app.command("disable")
+def disable_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    version: str = typer.Argument(..., help="Version number."),
+) -> None:
+    """Disable one version: it can no longer be read, but can be enabled again.
+
+    Example: thothctl secrets disable gitlab-token 3
+    """
+    name, version = _name(name), _version_number(version)
+    _state_change(ctx, name, version, "disable")
+
+
+@app.command("enable")
+def enable_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    version: str = typer.Argument(..., help="Version number."),
+) -> None:
+    """Enable a disabled version again.
+
+    Example: thothctl secrets enable gitlab-token 3
+    """
+    name, version = _name(name), _version_number(version)
+    _state_change(ctx, name, version, "enable")
+
+
+@app.command("destroy")
+def destroy_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    version: str = typer.Argument(..., help="Version number."),
+) -> None:
+    """Destroy one version's data for good (asks first, or pass --yes).
+
+    Example: thothctl secrets destroy gitlab-token 1 --yes
+    """
+    name, version = _name(name), _version_number(version)
+    app_ctx = get_ctx(ctx)
+    if not app_ctx.confirm(f"Destroy version {version} of {name}? Its data cannot be recovered"):
+        raise ThothError("cancelled; nothing was changed")
+    _state_change(ctx, name, version, "destroy")
+
+
+@app.command("delete")
+def delete_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Secret id.")) -> None:
+    """Delete a secret and all its versions (asks first, or pass --yes).
+
+    Example: thothctl secrets delete old-token --yes
+    """
+    name = _name(name)
+    app_ctx = get_ctx(ctx)
+    if not app_ctx.confirm(f"Delete secret {name} and all its versions? This cannot be undone"):
+        raise ThothError("cancelled; nothing was changed")
+    lib.delete(app_ctx.clients, name)
+    out = app_ctx.out
+    out.emit({"name": name, "deleted": True}, lambda: out.success(f"Deleted secret {name}."))
+
+
+# --- grant / revoke ----------------------------------------------------------------------------
+
+
+def _grant_args(name: str, member: str, role: str, allow_public: bool) -> tuple[str, str, str]:
+    return (
+        _name(name),
+        _check(validate.check_member, member, allow_public=allow_public),
+        _check(validate.check_role, role),
+    )
+
+
+@app.command("grant")
+def grant_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    member: str = typer.Argument(
+        ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
+    ),
+    role: str = typer.Option(
+        lib.ACCESSOR_ROLE, "--role", help="Role to grant on this secret only."
+    ),
+    allow_public: bool = typer.Option(
+        False, "--allow-public", help="Allow allUsers / allAuthenticatedUsers."
+    ),
+) -> None:
+    """Grant a member a role on one secret (least privilege: never project-wide).
+
+    Read-modify-write with the policy's etag, retried on concurrent changes; other bindings are
+    kept. Granting what is already granted changes nothing.
+
+    Example: thothctl secrets grant gitlab-token serviceAccount:thoth-mcp-sa@my-project.iam.gserviceaccount.com
+    """
+    name, member, role = _grant_args(name, member, role, allow_public)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    result = lib.grant(app_ctx.clients, name, member, role)
+
+    def human() -> None:
+        if result.changed:
+            out.success(f"Granted {role} on {name} to {member}.")
+        else:
+            out.info(f"{member} already has {role} on {name}; nothing changed.")
+
+    out.emit(result.to_json(), human)
+
+
+@app.command("revoke")
+def revoke_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id."),
+    member: str = typer.Argument(
+        ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
+    ),
+    role: str = typer.Option(lib.ACCESSOR_ROLE, "--role", help="Role to revoke."),
+) -> None:
+    """Revoke a member's role on one secret; other bindings are kept.
+
+    Example: thothctl secrets revoke gitlab-token user:alice@example.com
+    """
+    name, member, role = _grant_args(name, member, role, True)
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    result = lib.revoke(app_ctx.clients, name, member, role)
+
+    def human() -> None:
+        if result.changed:
+            out.success(f"Revoked {role} on {name} from {member}.")
+        else:
+            out.info(f"{member} does not have {role} on {name}; nothing changed.")
+
+    out.emit(result.to_json(), human)
