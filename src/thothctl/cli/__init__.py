@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from thothctl import __version__
+from thothctl.cli.complete import complete_env_name, complete_output, register_complete_command
 from thothctl.cli.context import AppContext, GlobalOptions
 from thothctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, ThothError, is_google_error
 
@@ -182,6 +183,7 @@ def root(
         envvar="THOTHCTL_ENV",
         help="Named environment from the config file (\\[env.NAME]).",
         show_default=False,
+        autocompletion=complete_env_name,
     ),
     output: OutputFormat = typer.Option(
         OutputFormat.table,
@@ -190,6 +192,7 @@ def root(
         envvar="THOTHCTL_OUTPUT",
         help="Output format.",
         case_sensitive=False,
+        autocompletion=complete_output,
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Answer yes to confirmations."),
     no_input: bool = typer.Option(
@@ -259,10 +262,18 @@ def _register() -> None:
     app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
     app.add_typer(apis.app, name="apis", rich_help_panel="Setup")
     app.add_typer(secrets.app, name="secrets", rich_help_panel="Secrets")
+    from thothctl.cli import exec_cmd
+
+    app.command(
+        "exec",
+        rich_help_panel="Secrets",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(exec_cmd.exec_command)
     app.add_typer(jobs.app, name="jobs", rich_help_panel="Jobs")
     app.command("logs", rich_help_panel="Observe")(logs.logs_command)
     app.command("cost", rich_help_panel="Observe")(cost_cmd.cost_command)
     app.add_typer(emulator_cmd.app, name="emulator", rich_help_panel="Local emulator")
+    register_complete_command(app)
 
 
 _register()

@@ -1,0 +1,71 @@
+"""`thothctl exec -- CMD ARGS...`: run a command with the configured secrets in its environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from thothctl import secrets as lib
+from thothctl import validate
+from thothctl.cli import get_ctx
+from thothctl.errors import ThothError, UsageError
+
+# Replaced in tests; os.execvpe replaces this process with the command.
+EXECVPE = os.execvpe
+
+
+def exec_command(
+    ctx: typer.Context,
+    command: list[str] = typer.Argument(
+        None, metavar="-- CMD [ARGS]...", help="The command to run.", show_default=False
+    ),
+    only: list[str] | None = typer.Option(
+        None, "--only", help="Resolve only this secret (repeatable).", show_default=False
+    ),
+) -> None:
+    """Run a command with every configured secret in its env var.
+
+    Each secret's env var (e.g. GITLAB_TOKEN) gets the latest enabled version. An env var that
+    is already set wins, so local development works without Google. A required secret with no
+    value anywhere is an error; the config default is used when the secret does not exist.
+    Values never appear in output.
+
+    Example: thothctl exec -- python -m thoth.sync
+    """
+    args = list(command or [])
+    if args and args[0] == "--":
+        args = args[1:]
+    if not args:
+        raise UsageError(
+            "no command given", hint="usage: thothctl exec [--only NAME] -- CMD [ARGS]..."
+        )
+    names = []
+    for name in only or []:
+        try:
+            names.append(validate.check_secret_id(name))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    app_ctx = get_ctx(ctx)
+    config = app_ctx.config
+    for name in names:
+        config.secret(name)  # unknown names: exit 2 before any call
+    resolved = lib.resolve_env(lambda: app_ctx.clients, config, app_ctx.environ, names)
+    out = app_ctx.out
+    env = dict(os.environ)
+    for r in resolved:
+        out.verbose(f"{r.env} <- {r.name} ({r.source})")
+        if r.source == "default":
+            out.info(f"{r.name}: no enabled version; {r.env} gets the config default")
+        if r.value is not None:
+            env[r.env] = r.value
+    app_ctx.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        EXECVPE(args[0], args, env)
+    except FileNotFoundError:
+        raise ThothError(f"command not found: {args[0]}", exit_code=127) from None
+    except PermissionError:
+        raise ThothError(f"permission denied running {args[0]}", exit_code=126) from None
