@@ -2,6 +2,325 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="Declare, apply, pause, resume and run Thoth's scheduler jobs.", no_args_is_help=True)
+from thothctl import jobs as lib
+from thothctl import validate
+from thothctl.cli import get_ctx
+from thothctl.errors import OperationError, UsageError
+from thothctl.output import iso, relative_time
+
+app = typer.Typer(
+    help="Declare, apply, pause, resume and run Thoth's scheduler jobs.", no_args_is_help=True
+)
+
+NAME_HELP = "Job short name (daily-sync) or job id (thoth-daily-sync)."
+
+
+def _when(out: Any, value: Any) -> str:
+    if value is None:
+        return "-"
+    return relative_time(value) if out.is_tty else iso(value)
+
+
+def _last(out: Any, attempt: lib.Attempt | None) -> str:
+    if attempt is None:
+        return "never"
+    return f"{_when(out, attempt.time)} {attempt.summary}"
+
+
+def _show_changes(out: Any, changes: list[lib.FieldChange], indent: str = "    ") -> None:
+    for c in changes:
+        out.line(f"{indent}{c.field}: {c.live!r} -> {c.desired!r}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the configured and existing jobs, with state, schedule, last result and drift.
+
+    Jobs in the config but missing in Cloud Scheduler show as MISSING; a live job that differs
+    from the config shows which fields drifted (fix it with `thothctl jobs apply`).
+
+    Example: thothctl jobs list -o json
+    """
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    rows = lib.list_jobs(app_ctx.clients, app_ctx.config)
+
+    def human() -> None:
+        out.table(
+            ["NAME", "JOB ID", "STATE", "SCHEDULE", "NEXT RUN", "LAST ATTEMPT", "TARGET", "DRIFT"],
+            [
+                [
+                    r.name or "(not in config)",
+                    r.job_id,
+                    r.state,
+                    f"{r.schedule_human} ({r.schedule})",
+                    _when(out, r.next_run),
+                    _last(out, r.last),
+                    r.target,
+                    ", ".join(c.field for c in r.drift) or "-",
+                ]
+                for r in rows
+            ],
+            empty="no jobs configured or found",
+        )
+        missing = [r.name for r in rows if not r.exists]
+        drifted = [r.name for r in rows if r.drift]
+        if missing or drifted:
+            out.info(f"{len(missing)} missing, {len(drifted)} drifted: run `thothctl jobs apply`")
+
+    out.emit([r.to_json() for r in rows], human)
+
+
+@app.command("describe")
+def describe(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+    """Show one job in full: schedule, target, identity, retry config, last attempt, drift.
+
+    Example: thothctl jobs describe daily-sync
+    """
+    app_ctx = get_ctx(ctx)
+    lib.resolve(app_ctx.config, name)
+    out = app_ctx.out
+    row = lib.describe(app_ctx.clients, app_ctx.config, name)
+    data = row.to_json()
+    if row.live is not None:
+        data["live"] = lib.live_fields(row.live)
+
+    def human() -> None:
+        pairs: list[tuple[str, Any]] = [
+            ("name", row.name or "(not in config)"),
+            ("job id", row.job_id),
+            ("state", row.state),
+            ("schedule", f"{row.schedule_human} ({row.schedule}, {row.time_zone})"),
+            ("next run", _when(out, row.next_run)),
+            ("last attempt", _last(out, row.last)),
+            ("target", row.target),
+        ]
+        if row.live is not None:
+            live = lib.live_fields(row.live)
+            pairs += [
+                ("method", live["method"]),
+                ("service account", live["service_account"] or "-"),
+                ("audience", live["audience"] or "-"),
+                ("attempt deadline", validate.format_duration(live["attempt_deadline"])),
+                (
+                    "retries",
+                    f"{live['retry_count']} (backoff {validate.format_duration(live['min_backoff'])}-"
+                    f"{validate.format_duration(live['max_backoff'])}, {live['max_doublings']} doublings)",
+                ),
+            ]
+        if row.last and not row.last.ok and row.last.message:
+            pairs.append(("last error", row.last.message))
+        pairs.append(("drift", ", ".join(c.field for c in row.drift) or "none"))
+        out.fields(pairs)
+        if row.drift:
+            _show_changes(out, row.drift, "  ")
+
+    out.emit(data, human)
+
+
+@app.command("next")
+def next_(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    count: int = typer.Option(5, "-n", "--count", help="How many run times to show (1-100)."),
+) -> None:
+    """Show the next run times of a configured job, computed locally from its cron and time zone.
+
+    Makes no Google call.
+
+    Example: thothctl jobs next hourly-incremental-sync -n 3
+    """
+    app_ctx = get_ctx(ctx)
+    if not 1 <= count <= 100:
+        raise UsageError(f"-n {count} is out of range: give 1 to 100 (e.g. -n 5)")
+    spec = app_ctx.config.job(name)
+    times = lib.next_runs(spec.schedule, spec.time_zone, count)
+    out = app_ctx.out
+    data = {
+        "name": spec.name,
+        "job_id": spec.id,
+        "schedule": spec.schedule,
+        "time_zone": spec.time_zone,
+        "schedule_human": lib.describe_schedule(spec.schedule, spec.time_zone),
+        "next_runs": times,
+        "next_runs_local": [t.isoformat() for t in times],
+    }
+
+    def human() -> None:
+        out.info(f"{spec.name}: {data['schedule_human']} ({spec.schedule})")
+        for t in times:
+            out.line(t.isoformat())
+
+    out.emit(data, human)
+
+
+@app.command("apply")
+def apply(
+    ctx: typer.Context,
+    names: list[str] | None = typer.Argument(
+        None, help="Jobs to apply (default: all configured).", show_default=False
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the changes; make none."),
+) -> None:
+    """Create or update the jobs so they match the config.
+
+    The target is the live Cloud Run service URL plus the job's path, called with an OIDC token
+    of the scheduler service account (audience: the service URL). The account is created if
+    missing and given roles/run.invoker on the service only. Only differing fields are updated.
+
+    Examples: thothctl jobs apply · thothctl jobs apply daily-sync --dry-run
+    """
+    app_ctx = get_ctx(ctx)
+    config = app_ctx.config
+    for name in names or ():
+        config.job(name)
+    out = app_ctx.out
+    with out.spinner("Applying jobs…") as update:
+        result = lib.apply(app_ctx.clients, config, names or (), dry_run=dry_run, progress=update)
+
+    def human() -> None:
+        verb = "would " if dry_run else ""
+        acct = result.account
+        if acct.created:
+            out.success(f"created service account {acct.email}")
+        elif not acct.exists:
+            out.info(f"{verb}create service account {acct.email}")
+        grant = result.grant
+        if grant.changed:
+            out.success(
+                f"granted {grant.role} on {grant.resource.rsplit('/', 1)[-1]} to {grant.member}"
+            )
+        elif not grant.present:
+            out.info(
+                f"{verb}grant {grant.role} on {grant.resource.rsplit('/', 1)[-1]} to {grant.member}"
+            )
+        for j in result.jobs:
+            if j.action == "unchanged":
+                out.line(f"= {j.name} ({j.job_id}) unchanged")
+            elif j.action == "create":
+                out.line(
+                    f"+ {j.name} ({j.job_id}) {verb or ''}{'create' if dry_run else 'created'}"
+                )
+            else:
+                out.line(
+                    f"~ {j.name} ({j.job_id}) {'would update' if dry_run else 'updated'}: "
+                    + ", ".join(c.field for c in j.changes)
+                )
+                _show_changes(out, j.changes)
+        if (
+            not result.changed
+            and all(j.action == "unchanged" for j in result.jobs)
+            and grant.present
+        ):
+            out.success("everything matches the config; nothing to do")
+        elif dry_run:
+            out.info("dry run: nothing was changed")
+
+    out.emit(result.to_json(), human)
+
+
+def _state_command(ctx: typer.Context, name: str, fn: Any, verb: str) -> None:
+    app_ctx = get_ctx(ctx)
+    lib.resolve(app_ctx.config, name)
+    result = fn(app_ctx.clients, app_ctx.config, name)
+    out = app_ctx.out
+
+    def human() -> None:
+        if result.changed:
+            out.success(f"{result.job_id} {verb} (state {result.state})")
+        else:
+            out.info(f"{result.job_id} is already {result.state}; nothing to do")
+
+    out.emit(result.to_json(), human)
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+    """Pause a job: it stops firing on its schedule until resumed.
+
+    Example: thothctl jobs pause hourly-incremental-sync
+    """
+    _state_command(ctx, name, lib.pause, "paused")
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+    """Resume a paused job: it fires on its schedule again.
+
+    Example: thothctl jobs resume hourly-incremental-sync
+    """
+    _state_command(ctx, name, lib.resume, "resumed")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+    """Delete a job from Cloud Scheduler (asks first; --yes to skip).
+
+    `thothctl jobs apply` creates it again from the config.
+
+    Example: thothctl jobs delete daily-sync --yes
+    """
+    app_ctx = get_ctx(ctx)
+    _spec, job_id = lib.resolve(app_ctx.config, name)
+    if not app_ctx.confirm(f"Delete scheduler job {job_id}?"):
+        raise typer.Exit(1)
+    deleted = lib.delete(app_ctx.clients, app_ctx.config, name)
+    out = app_ctx.out
+    out.emit({"job_id": deleted, "deleted": True}, lambda: out.success(f"deleted {deleted}"))
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the attempt and report its result."),
+    timeout: str = typer.Option("5m", "--timeout", help="How long --wait waits (e.g. 90s, 5m)."),
+    force: bool = typer.Option(
+        False, "--force", help="Run even if the job is paused (it stays paused)."
+    ),
+) -> None:
+    """Run a job now. With --wait, show its result and exit 1 if the attempt failed.
+
+    Example: thothctl jobs run daily-sync --wait --timeout 5m
+    """
+    app_ctx = get_ctx(ctx)
+    try:
+        seconds = validate.check_duration_range(timeout, 1, 86400)
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    lib.resolve(app_ctx.config, name)
+    out = app_ctx.out
+    with out.spinner(f"Running {name}…") as update:
+        if wait:
+            update(
+                f"Running {name}; waiting for the attempt (up to {validate.format_duration(seconds)})…"
+            )
+        result = lib.run(
+            app_ctx.clients, app_ctx.config, name, force=force, wait=wait, timeout=seconds
+        )
+    attempt = result.attempt
+
+    def human() -> None:
+        if attempt is None:
+            out.success(f"{result.job_id} was asked to run (use --wait to see the result)")
+        elif attempt.ok:
+            out.success(f"{result.job_id} ran at {iso(attempt.time)}: {attempt.summary}")
+
+    out.emit(result.to_json(), human)
+    if attempt is not None and not attempt.ok:
+        hint = None
+        if attempt.http_status == 403:
+            hint = "the scheduler service account lacks roles/run.invoker on the service: run `thothctl jobs apply`"
+        elif attempt.http_status == 401:
+            hint = "the OIDC token was rejected (audience must be the service URL): run `thothctl jobs apply`"
+        elif attempt.code == "DEADLINE_EXCEEDED":
+            hint = "the service did not answer within the attempt deadline"
+        raise OperationError(
+            f"{result.job_id} failed at {iso(attempt.time)}: {attempt.summary}"
+            + (f" - {attempt.message}" if attempt.message else ""),
+            hint=hint,
+        )
