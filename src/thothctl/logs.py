@@ -518,8 +518,9 @@ def follow(
     on_open: Callable[[], None] | None = None,
 ) -> Iterator[LogLine]:
     """Stream matching entries as they are written (TailLogEntries). A generator: the caller
-    stops it (``close()``), which cancels the stream. With ``backlog``, the newest entries since
-    ``query.since`` are read first (ListLogEntries), without duplicates."""
+    stops it (``close()``, or Ctrl-C while it waits), which cancels the stream. With
+    ``backlog``, the newest entries since ``query.since`` are read first (ListLogEntries);
+    an entry that arrives in both is shown once."""
     from google.cloud.logging_v2 import types
 
     renderer = Renderer(config)
@@ -529,17 +530,17 @@ def follow(
     stream = None
     seen: set[str] = set()
     try:
-        # No deadline: following lasts until the caller stops (the one retry policy still
-        # covers establishing the stream).
-        stream = clients.logging.tail_log_entries(requests=iter([request]), timeout=None)
-        if on_open is not None:
-            on_open()
         if backlog:
             entries, _ = _newest(clients, query)
             for entry in reversed(entries):
                 line = renderer.line(entry)
                 seen.add(line.insert_id)
                 yield line
+        if on_open is not None:
+            on_open()
+        # No deadline: following lasts until the caller stops. The client returns the stream
+        # once the first response arrives.
+        stream = clients.logging.tail_log_entries(requests=iter([request]), timeout=None)
         for response in stream:
             for entry in response.entries:
                 line = renderer.line(entry)

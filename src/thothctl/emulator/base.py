@@ -30,6 +30,7 @@ class EmulatorError(Exception):
         reason: str | None = None,
         domain: str = "googleapis.com",
         metadata: dict[str, str] | None = None,
+        details: list[Any] | None = None,
     ):
         super().__init__(message)
         self.code = code
@@ -37,6 +38,7 @@ class EmulatorError(Exception):
         self.reason = reason
         self.domain = domain
         self.metadata = metadata or {}
+        self.details = details or []  # extra protobuf messages packed into the status details
 
 
 def invalid(message: str) -> EmulatorError:

@@ -297,24 +297,23 @@ class LoggingService(EmulatedService):
         return project, nanos, entry
 
     def _abort_partial(self, context, errors: dict[int, EmulatorError]) -> None:
+        """The valid entries were written; answer with the status of one failed entry and
+        WriteLogEntriesPartialErrors{index -> status} in the details."""
         from google.rpc import status_pb2
-        from grpc_status import rpc_status
 
         partial = types.WriteLogEntriesPartialErrors.pb()()
         for index, err in errors.items():
-            partial.log_entry_errors[index].code = err.code.value[0]
-            partial.log_entry_errors[index].message = err.message
-        detail = any_pb2.Any()
-        detail.Pack(partial)
+            partial.log_entry_errors[index].CopyFrom(
+                status_pb2.Status(code=err.code.value[0], message=err.message)
+            )
         first = min(errors)
-        status = status_pb2.Status(
-            code=errors[first].code.value[0],
-            message=f"{len(errors)} of the log entries were invalid; the others were written. "
-            f"Entry {first}: {errors[first].message}",
-            details=[detail],
-        )
         self.store.touch()
-        context.abort_with_status(rpc_status.to_status(status))
+        raise EmulatorError(
+            errors[first].code,
+            f"{len(errors)} of the log entries were invalid; the others were written. "
+            f"Entry {first}: {errors[first].message}",
+            details=[partial],
+        )
 
     @rpc(
         "ListLogEntries",

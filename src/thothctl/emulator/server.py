@@ -95,6 +95,10 @@ class Dispatcher:
             detail = any_pb2.Any()
             detail.Pack(info)
             status.details.append(detail)
+        for extra in getattr(err, "details", ()):
+            detail = any_pb2.Any()
+            detail.Pack(extra)
+            status.details.append(detail)
         return rpc_status.to_status(status)
 
     def check(self, svc: EmulatedService, spec: RpcSpec, request: Any) -> None:
