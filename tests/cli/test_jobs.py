@@ -93,6 +93,9 @@ def test_apply_from_edited_config_updates_only_differing_fields(cli, clients, en
 
 
 def test_list_shows_missing_jobs_and_drift_after_an_edit_behind_our_back(cli, clients, env):
+    dry = cli("jobs", "apply", "--dry-run")
+    assert dry.exit_code == 0 and "+ daily-sync (thoth-daily-sync) would create" in dry.stdout
+    assert "    schedule: '0 2 * * *'" in dry.stdout
     r = cli("jobs", "list", "-o", "json")
     assert r.exit_code == 0, r.output
     assert [(j["job_id"], j["state"], j["exists"]) for j in r.json()] == [

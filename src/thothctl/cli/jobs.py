@@ -205,6 +205,9 @@ def apply(
                 out.line(
                     f"+ {j.name} ({j.job_id}) {verb or ''}{'create' if dry_run else 'created'}"
                 )
+                if dry_run:
+                    for c in j.changes:
+                        out.line(f"    {c.field}: {c.desired!r}")
             else:
                 out.line(
                     f"~ {j.name} ({j.job_id}) {'would update' if dry_run else 'updated'}: "
