@@ -78,7 +78,9 @@ def _metavar(param: Any, ctx: Any) -> str:
     if param.metavar:
         return param.metavar
     if desc.is_choice and desc.choices is not None:
-        return "[" + "|".join(str(c.value if isinstance(c, Enum) else c) for c in desc.choices) + "]"
+        return (
+            "[" + "|".join(str(c.value if isinstance(c, Enum) else c) for c in desc.choices) + "]"
+        )
     if param.param_type_name == "argument":
         return param.name.upper()
     label = param.display_type(ctx).strip("<>")

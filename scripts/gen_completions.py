@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import apptree  # noqa: E402
+import apptree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "completions"

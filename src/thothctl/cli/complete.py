@@ -43,6 +43,7 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("secrets", "name"): "secret",
     ("secrets", "names"): "secret",
     ("secrets", "secret"): "secret",
+    ("exec", "only"): "secret",
     ("jobs", "name"): "job",
     ("jobs", "names"): "job",
     ("jobs", "job"): "job",
