@@ -105,7 +105,8 @@ def _node(cmd: Any, ctx: Any, path: list[str], global_names: set[str]) -> dict[s
                 }
             )
             continue
-        names = [*param.opts, *param.secondary_opts]
+        # Long names first; sorted, because click builds the help option from a set.
+        names = sorted([*param.opts, *param.secondary_opts], key=lambda n: (n[:2] != "--", n))
         help_text = clean_help(param.help)
         envvar = param.envvar if isinstance(param.envvar, str) else None
         options.append(
