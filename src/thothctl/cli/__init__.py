@@ -65,8 +65,22 @@ def hoist_global_options(args: Sequence[str]) -> list[str]:
     return hoisted + rest
 
 
+# `thothctl --help` groups commands the way a newcomer meets them (issue #7).
+PANEL_ORDER = ("Setup", "Secrets", "Jobs", "Observe", "Local emulator")
+
+
 class ThothGroup(TyperGroup):
     """Root group: hoists global options and turns every expected error into one line + code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Commands in PANEL_ORDER (registration order within a panel; unknown panels last)."""
+        names = super().list_commands(ctx)
+
+        def rank(name: str) -> int:
+            panel = getattr(self.commands.get(name), "rich_help_panel", None)
+            return PANEL_ORDER.index(panel) if panel in PANEL_ORDER else len(PANEL_ORDER)
+
+        return sorted(names, key=rank)
 
     def main(  # type: ignore[override]
         self,
