@@ -120,6 +120,7 @@ def _node(cmd: Any, ctx: Any, path: list[str], global_names: set[str]) -> dict[s
                 "default": _default(param),
                 "envvar": envvar,
                 "required": bool(param.required),
+                "multiple": bool(getattr(param, "multiple", False)),
                 "global": not path and bool(set(names) & global_names),
             }
         )

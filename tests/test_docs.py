@@ -1,0 +1,125 @@
+"""The command reference is generated from the app and current; every command explains itself
+with a summary and an example that names a real command; `thothctl --help` groups commands the
+way a newcomer meets them."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs" / "commands.md"
+PANELS = ["Setup", "Secrets", "Jobs", "Observe", "Local emulator"]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def gen_docs():
+    return load_script("gen_docs")
+
+
+@pytest.fixture(scope="module")
+def tree():
+    apptree = load_script("apptree")
+    return apptree, apptree.command_tree()
+
+
+def test_command_reference_is_current(gen_docs):
+    assert DOCS.read_text() == gen_docs.generate(), (
+        "docs/commands.md is stale: run `python scripts/gen_docs.py`"
+    )
+
+
+def test_check_fails_when_a_command_changes_without_regenerating(gen_docs, tmp_path, monkeypatch):
+
+    from thothctl.cli import app
+
+    out = tmp_path / "commands.md"
+    assert gen_docs.main(["--out", str(out)]) == 0
+    assert gen_docs.main(["--check", "--out", str(out)]) == 0
+
+    def frobnicate() -> None:
+        """Frobnicate the widgets.
+
+        Example: thothctl frobnicate
+        """
+
+    monkeypatch.setattr(app, "registered_commands", [*app.registered_commands])
+    app.command("frobnicate", rich_help_panel="Setup")(frobnicate)
+    assert gen_docs.main(["--check", "--out", str(out)]) == 1
+    assert "## `thothctl frobnicate`" in gen_docs.generate()
+
+
+def test_every_command_and_option_is_documented(tree):
+    apptree, root = tree
+    text = DOCS.read_text()
+    for node in apptree.walk(root):
+        if node["path"]:
+            assert f"`{' '.join(['thothctl', *node['path']])}`" in text
+        for opt in node["options"]:
+            if opt["names"][0] in ("--help", "--install-completion", "--show-completion"):
+                continue
+            assert opt["names"][0] in text, f"{node['path']} {opt['names'][0]} undocumented"
+
+
+def test_every_command_has_a_summary_and_an_example_of_a_real_command(tree):
+    apptree, root = tree
+    gen_docs = load_script("gen_docs")
+    problems = []
+    for node in apptree.walk(root):
+        if not node["path"] or node["commands"]:
+            continue  # groups list their commands instead
+        summary, _body, examples = gen_docs.split_help(node["help"])
+        where = " ".join(node["path"])
+        if not summary:
+            problems.append(f"{where}: no summary")
+        if not examples:
+            problems.append(f"{where}: no 'Example: thothctl ...' line")
+        for example in examples:
+            if not resolves(example, root):
+                problems.append(f"{where}: example {example!r} names no command")
+    assert not problems, "\n".join(problems)
+
+
+def resolves(example: str, root: dict) -> bool:
+    """Does the example's thothctl part (it may sit in a pipeline) walk to a real command?"""
+    parts = [p.strip() for p in example.split("|") if p.strip().startswith("thothctl ")]
+    if not parts:
+        return False
+    words = shlex.split(parts[0])
+    node = root
+    value_opts = {n for o in root["options"] if not o["flag"] for n in o["names"]}
+    skip = False
+    for word in words[1:]:
+        if skip:
+            skip = False
+            continue
+        if word.startswith("-"):
+            skip = word in value_opts
+            continue
+        if not node["commands"]:
+            return True
+        children = {c["name"]: c for c in node["commands"]}
+        if word not in children:
+            return False
+        node = children[word]
+        value_opts |= {n for o in node["options"] if not o["flag"] for n in o["names"]}
+    return not node["commands"]
+
+
+def test_root_help_groups_commands_for_a_newcomer(cli):
+    r = cli("--help")
+    assert r.exit_code == 0
+    positions = [r.stdout.find(f"─ {panel} ─") for panel in PANELS]
+    assert all(p > 0 for p in positions), r.stdout
+    assert positions == sorted(positions)
+    assert "__complete" not in r.stdout
