@@ -77,8 +77,14 @@ def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> Enabl
     )
     if dry_run or not result.enabled:
         return result
+    enable_missing(clients, result.enabled)
+    return result
+
+
+def enable_missing(clients: Any, missing: Sequence[str]) -> None:
+    """Enable APIs known to be disabled, in batches of 20, waiting for each operation."""
     parent = f"projects/{clients.project}"
-    for chunk in _chunks(result.enabled, BATCH_ENABLE_MAX):
+    for chunk in _chunks(list(missing), BATCH_ENABLE_MAX):
         try:
             operation = clients.serviceusage.batch_enable_services(
                 request={"parent": parent, "service_ids": list(chunk)}
@@ -94,4 +100,3 @@ def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> Enabl
                     "has roles/serviceusage.serviceUsageAdmin",
                 ) from None
             raise
-    return result

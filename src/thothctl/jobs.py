@@ -476,7 +476,7 @@ class ApplyResult:
         }
 
 
-def _create(clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any]) -> str:
+def create_job(clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any]) -> str:
     """CreateJob, never retried blindly: on ALREADY_EXISTS or a transient error, read back."""
     job_id = message["name"].rsplit("/", 1)[-1]
     delay = 0.2
@@ -493,7 +493,7 @@ def _create(clients: Any, config: Any, message: dict[str, Any], desired: dict[st
             if live is not None:
                 changes = diff(desired, live_fields(live))
                 if changes:
-                    _update(clients, message, changes)
+                    update_job(clients, message, changes)
                 return "create"
             if attempt == 4:
                 raise
@@ -502,7 +502,7 @@ def _create(clients: Any, config: Any, message: dict[str, Any], desired: dict[st
     raise OperationError(f"could not create job {job_id}")
 
 
-def _update(clients: Any, message: dict[str, Any], changes: list[FieldChange]) -> None:
+def update_job(clients: Any, message: dict[str, Any], changes: list[FieldChange]) -> None:
     paths = sorted({MASK_PATH[c.field] for c in changes})
     clients.scheduler.update_job(request={"job": message, "update_mask": {"paths": paths}})
 
@@ -539,7 +539,7 @@ def apply(
         if live is None:
             actions.append(JobAction(spec.name, spec.id, "create", diff(desired, {})))
             if not dry_run:
-                _create(clients, config, message, desired)
+                create_job(clients, config, message, desired)
             continue
         changes = diff(desired, live_fields(live))
         if not changes:
@@ -547,7 +547,7 @@ def apply(
             continue
         actions.append(JobAction(spec.name, spec.id, "update", changes))
         if not dry_run:
-            _update(clients, message, changes)
+            update_job(clients, message, changes)
     return ApplyResult(service.uri, account, grant, actions, dry_run)
 
 

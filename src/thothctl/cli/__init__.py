@@ -271,8 +271,9 @@ def get_ctx(ctx: typer.Context) -> AppContext:
 
 
 def _register() -> None:
-    from thothctl.cli import apis, config_cmd, cost_cmd, emulator_cmd, jobs, logs, secrets
+    from thothctl.cli import apis, config_cmd, cost_cmd, emulator_cmd, init_cmd, jobs, logs, secrets
 
+    app.command("init", rich_help_panel="Setup")(init_cmd.init_command)
     app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
     app.add_typer(apis.app, name="apis", rich_help_panel="Setup")
     app.add_typer(secrets.app, name="secrets", rich_help_panel="Secrets")
