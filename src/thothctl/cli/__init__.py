@@ -271,7 +271,17 @@ def get_ctx(ctx: typer.Context) -> AppContext:
 
 
 def _register() -> None:
-    from thothctl.cli import apis, config_cmd, cost_cmd, emulator_cmd, init_cmd, jobs, logs, secrets
+    from thothctl.cli import (
+        apis,
+        config_cmd,
+        cost_cmd,
+        doctor_cmd,
+        emulator_cmd,
+        init_cmd,
+        jobs,
+        logs,
+        secrets,
+    )
 
     app.command("init", rich_help_panel="Setup")(init_cmd.init_command)
     app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
@@ -286,6 +296,7 @@ def _register() -> None:
     )(exec_cmd.exec_command)
     app.add_typer(jobs.app, name="jobs", rich_help_panel="Jobs")
     app.command("logs", rich_help_panel="Observe")(logs.logs_command)
+    app.command("doctor", rich_help_panel="Observe")(doctor_cmd.doctor_command)
     app.command("cost", rich_help_panel="Observe")(cost_cmd.cost_command)
     app.add_typer(emulator_cmd.app, name="emulator", rich_help_panel="Local emulator")
     register_complete_command(app)
