@@ -308,3 +308,26 @@ def test_fish_completes_commands_options_and_config_values(team_dir):
     assert sorted(fish_complete("thothctl --env ", team_dir)) == ["prod", "staging"]
     assert "sentry-dsn" in fish_complete("thothctl secrets get ", team_dir)
     assert fish_complete("thothctl --output=j", team_dir) == ["--output=json"]
+
+
+def test_fast_path_and_typer_command_give_the_same_answer(team_dir):
+    """`thothctl __complete ...` skips building the CLI; with a global option first it goes
+    through the typer command. Both must say the same."""
+
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [str(BIN / "thothctl"), *args],
+            cwd=team_dir,
+            env=shell_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    fast = run("__complete", "secret", "--env=prod")
+    assert "prod-only-token" in fast
+    assert run("--env", "prod", "__complete", "secret") == fast
+    assert run("__complete", "job", "thoth-w") == "thoth-weekly-report\tjob id of weekly-report\n"
+    assert "Usage" in run("__complete", "--help")
