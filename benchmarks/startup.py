@@ -31,6 +31,15 @@ def count_commands() -> tuple[int, int]:
     return len(groups), leaves
 
 
+def top_level_commands() -> list[str]:
+    from typer.main import get_command
+
+    from thothctl.cli import app
+
+    root = get_command(app)
+    return [n for n, c in root.commands.items() if not getattr(c, "hidden", False)]
+
+
 def bare_app(groups: int, leaves: int) -> str:
     per = max(1, leaves // max(groups, 1))
     lines = ["import typer", "app = typer.Typer(no_args_is_help=True)", ""]
@@ -67,11 +76,15 @@ def main() -> int:
     py = sys.executable
     cases = {
         "--help": ([py, "-m", "thothctl", "--help"], [py, str(bare), "--help"], {}),
-        "secrets --help": (
-            [py, "-m", "thothctl", "secrets", "--help"],
+    }
+    # `thothctl SUBCOMMAND --help` for every top-level command, against a bare group's --help.
+    for name in top_level_commands():
+        cases[f"{name} --help"] = (
+            [py, "-m", "thothctl", name, "--help"],
             [py, str(bare), "group0", "--help"],
             {},
-        ),
+        )
+    cases |= {
         "--version": ([py, "-m", "thothctl", "--version"], [py, str(bare), "version"], {}),
         "completion": (
             [py, "-m", "thothctl"],
@@ -83,11 +96,17 @@ def main() -> int:
                 "_BARE.PY_COMPLETE": "complete_bash",
             },
         ),
+        # What the scripts in completions/ run for a secret name: config only, no network.
+        "__complete secret": (
+            [py, "-m", "thothctl", "__complete", "secret"],
+            [py, str(bare), "group0", "c0"],
+            {},
+        ),
     }
     print(
         f"bare typer app: {groups} groups, ~{leaves} commands; {args.runs} runs each, interleaved"
     )
-    print(f"{'case':<18}{'thothctl ms':>12}{'bare ms':>10}{'ratio':>8}")
+    print(f"{'case':<20}{'thothctl ms':>12}{'bare ms':>10}{'ratio':>8}")
     worst = 0.0
     for name, (ours, theirs, extra) in cases.items():
         e = {**env, **extra}
@@ -98,7 +117,7 @@ def main() -> int:
         ma, mb = statistics.median(a), statistics.median(b)
         ratio = ma / mb
         worst = max(worst, ratio)
-        print(f"{name:<18}{ma * 1000:>12.1f}{mb * 1000:>10.1f}{ratio:>8.2f}")
+        print(f"{name:<20}{ma * 1000:>12.1f}{mb * 1000:>10.1f}{ratio:>8.2f}")
     print(
         f"worst ratio {worst:.2f} (budget {BUDGET}x): {'OK' if worst <= BUDGET else 'OVER BUDGET'}"
     )
