@@ -79,18 +79,29 @@ def read_state(cfg: Config, clients: Any) -> LiveState:
     is missing: the project, the Cloud Run service."""
     project = clients.project
     api_names = list(dict.fromkeys([*cfg.apis, RUN_API]))
-    try:
-        states = apislib.status(clients, api_names)
-    except Exception as exc:
-        if grpc_code_name(exc) == "NOT_FOUND":
-            raise NotFoundError(
-                f"project {project!r} not found, or you cannot see it",
-                hint="check --project / THOTHCTL_PROJECT and your access (`gcloud projects describe`)",
-            ) from None
-        raise
+
+    def read_apis() -> list[apislib.ApiState]:
+        try:
+            return apislib.status(clients, api_names)
+        except Exception as exc:
+            if grpc_code_name(exc) == "NOT_FOUND":
+                raise NotFoundError(
+                    f"project {project!r} not found, or you cannot see it",
+                    hint="check --project / THOTHCTL_PROJECT and your access (`gcloud projects describe`)",
+                ) from None
+            raise
+
+    def read_service() -> cloudrun.ServiceInfo | BaseException:
+        try:
+            return cloudrun.get_service(clients, cfg)
+        except Exception as exc:  # judged once the API states are known
+            return exc
+
+    states, service = _parallel(read_apis, read_service)
     if not any(s.name == RUN_API and s.enabled for s in states):
         raise cloudrun.missing_service_error(clients, cfg)
-    service = cloudrun.get_service(clients, cfg)
+    if isinstance(service, BaseException):
+        raise service
     state = LiveState(
         project=project,
         apis=[s for s in states if s.name in cfg.apis],
