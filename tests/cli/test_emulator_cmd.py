@@ -119,3 +119,19 @@ def test_control_commands_without_an_emulator_say_what_to_do(tmp_path):
     assert (
         "THOTHCTL_EMULATOR_HOST is not set" in result.stderr and "emulator serve" in result.stderr
     )
+
+
+def test_stub_commands_steer_the_sync_service(cli, enabled_apis):
+    enabled_apis.control_ops()["scheduler_config"]({"auto": False, "time_scale": 0.01})
+    assert cli("jobs", "apply").exit_code == 0
+    assert cli("emulator", "stub", "set", "--status", "503").exit_code == 0
+    failed = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
+    assert failed.exit_code == 1 and "503" in failed.stderr
+    requests = cli("emulator", "stub", "requests", "-o", "json").json()
+    assert requests and {(r["path"], r["status"], r["authorized"]) for r in requests} == {
+        ("/sync", 503, True)
+    }
+    assert cli("emulator", "stub", "reset").exit_code == 0
+    assert cli("emulator", "stub", "requests", "-o", "json").json() == []
+    ok = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
+    assert ok.exit_code == 0, ok.output

@@ -228,3 +228,77 @@ def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
         control.call("reset_calls")
     out = get_ctx(ctx).out
     out.emit({"reset": True}, lambda: out.success("call log emptied"))
+
+
+stub_app = typer.Typer(
+    help="Steer the stub sync service behind the seeded thoth-mcp-server URL.", no_args_is_help=True
+)
+app.add_typer(stub_app, name="stub")
+
+
+@stub_app.command("set")
+def stub_set(
+    ctx: typer.Context,
+    status: int = typer.Option(200, "--status", min=100, max=599, help="HTTP status to answer."),
+    delay: float = typer.Option(0.0, "--delay", min=0.0, help="Seconds to wait before answering."),
+    times: int | None = typer.Option(
+        None, "--times", min=1, help="Only the next N requests (default: all).", show_default=False
+    ),
+    host: str | None = _HOST_OPT,
+) -> None:
+    """Make the stub sync service answer slowly or with an error.
+
+    Examples: thothctl emulator stub set --status 503 --times 2 · thothctl emulator stub set --delay 5
+    """
+    with _control(host) as control:
+        result = control.call("stub_behave", status=status, delay_s=delay, times=times)
+    out = get_ctx(ctx).out
+    out.emit(
+        result,
+        lambda: out.success(
+            f"stub answers {status} after {delay:g}s"
+            + (f" for {times} request(s)" if times else "")
+        ),
+    )
+
+
+@stub_app.command("requests")
+def stub_requests(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """List the requests the stub sync service received (method, path, status, caller).
+
+    Example: thothctl emulator stub requests -o json
+    """
+    with _control(host) as control:
+        result = control.call("stub_requests")
+    out = get_ctx(ctx).out
+
+    def human() -> None:
+        import datetime as dt
+
+        from thothctl.output import iso
+
+        rows = [
+            [
+                iso(dt.datetime.fromtimestamp(r["time"], dt.UTC)) if r.get("time") else "",
+                r.get("method", ""),
+                r.get("path", ""),
+                r.get("status", ""),
+                r.get("email") or r.get("reason", ""),
+            ]
+            for r in result
+        ]
+        out.table(["TIME", "METHOD", "PATH", "STATUS", "CALLER"], rows, empty="no requests yet")
+
+    out.emit(result, human)
+
+
+@stub_app.command("reset")
+def stub_reset(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
+    """Forget the recorded requests and answer 200 again.
+
+    Example: thothctl emulator stub reset
+    """
+    with _control(host) as control:
+        control.call("stub_reset")
+    out = get_ctx(ctx).out
+    out.emit({"reset": True}, lambda: out.success("stub reset"))
