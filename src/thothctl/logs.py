@@ -317,6 +317,8 @@ def _short_url(url: str) -> str:
 
 
 def _fmt_seconds(value: float) -> str:
+    if value < 0.1:
+        return f"{value * 1000:.0f}ms"
     return f"{value:.1f}s" if value < 60 else validate.format_duration(round(value))
 
 

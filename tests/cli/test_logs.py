@@ -338,3 +338,31 @@ def test_end_to_end_a_failing_then_healthy_service(cli, enabled_apis):
     assert served == [503, 200]
     human = cli("logs", "jobs", "--since", "10m")
     assert "daily-sync: POST …/sync → 503 after" in human.stdout and "will retry" in human.stdout
+
+
+def test_who_read_the_secrets_comes_from_secret_manager_itself(cli, clients, enabled_apis):
+    parent = f"projects/{PROJECT}"
+    clients.secrets.create_secret(
+        request={
+            "parent": parent,
+            "secret_id": "gitlab-token",
+            "secret": {"replication": {"automatic": {}}},
+        }
+    )
+    clients.secrets.add_secret_version(
+        request={
+            "parent": f"{parent}/secrets/gitlab-token",
+            "payload": {"data": b"glpat-never-shown"},
+        }
+    )
+    clients.secrets.access_secret_version(
+        request={"name": f"{parent}/secrets/gitlab-token/versions/latest"}
+    )
+    r = cli("logs", "secrets", "-o", "json")
+    assert r.exit_code == 0, r.output
+    (record,) = [json.loads(x) for x in r.stdout.splitlines()]
+    assert record["source"] == "secrets" and record["principal"]
+    assert record["message"] == f"{record['principal']} read gitlab-token (version 1)"
+    human = cli("logs", "secrets")
+    assert "read gitlab-token (version 1)" in human.stdout
+    assert "glpat-never-shown" not in r.stdout + human.stdout + human.stderr
