@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from thothctl import apis as lib
 from thothctl import validate
 from thothctl.cli import get_ctx
 from thothctl.errors import UsageError
+from thothctl.lazy import lazy
+
+lib = lazy("thothctl.apis")
 
 app = typer.Typer(
     help="See and enable the Google APIs Thoth needs.",

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
-from thothctl import config as cfglib
 from thothctl.cli import get_ctx
 from thothctl.errors import UsageError
+from thothctl.lazy import lazy
+
+cfglib = lazy("thothctl.config")
 
 app = typer.Typer(help="Show or write the thothctl configuration.", no_args_is_help=True)
 
@@ -65,9 +67,7 @@ def _show(value) -> str:
 @app.command("init")
 def init(
     ctx: typer.Context,
-    path: Path = typer.Option(
-        Path(cfglib.CONFIG_FILENAME), "--path", help="Where to write the file."
-    ),
+    path: Path = typer.Option(Path("thothctl.toml"), "--path", help="Where to write the file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented thothctl.toml holding the built-in defaults.

@@ -11,11 +11,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thothctl.config import Config, load_config
 from thothctl.errors import UsageError
 from thothctl.output import Output
+
+if TYPE_CHECKING:
+    from thothctl.config import Config
 
 
 @dataclass
@@ -60,6 +62,8 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
+        from thothctl.config import load_config
+
         cfg = load_config(
             config_path=self.opts.config,
             env_name=self.opts.env,

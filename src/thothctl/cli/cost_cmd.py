@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from thothctl import cost as lib
 from thothctl.cli import get_ctx
+from thothctl.lazy import lazy
+
+lib = lazy("thothctl.cost")
 
 
 def cost_command(

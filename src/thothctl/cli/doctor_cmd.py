@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from thothctl import doctor as lib
 from thothctl.cli import get_ctx
 from thothctl.errors import UsageError
+from thothctl.lazy import lazy
+
+lib = lazy("thothctl.doctor")
 
 LEVEL_STYLE = {
     "ok": ("✓", "green"),

@@ -7,10 +7,12 @@ import sys
 
 import typer
 
-from thothctl import secrets as lib
 from thothctl import validate
 from thothctl.cli import get_ctx
 from thothctl.errors import ThothError, UsageError
+from thothctl.lazy import lazy
+
+lib = lazy("thothctl.secrets")
 
 # Replaced in tests; os.execvpe replaces this process with the command.
 EXECVPE = os.execvpe

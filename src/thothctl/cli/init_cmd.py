@@ -6,12 +6,15 @@ import threading
 
 import typer
 
-from thothctl import secrets as secretlib
-from thothctl import setup
 from thothctl.cli import get_ctx
 from thothctl.errors import ThothError, UsageError, is_google_error, translate_google_error
-from thothctl.plan import CREATE, UPDATE, Plan, StepResult, execute
+from thothctl.lazy import lazy
 
+secretlib = lazy("thothctl.secrets")
+setup = lazy("thothctl.setup")
+planlib = lazy("thothctl.plan")
+
+CREATE, UPDATE = "create", "update"
 ACTION_STYLE = {"create": "green", "update": "yellow", "unchanged": "dim"}
 
 
@@ -141,7 +144,7 @@ def _prompt(out, spec) -> secretlib.SecretValue | None:
     raise UsageError(f"no value for {spec.name} after three tries", hint="nothing was changed")
 
 
-def _render_plan(out, plan: Plan) -> None:
+def _render_plan(out, plan) -> None:
     from rich.text import Text
 
     rows = []
@@ -175,7 +178,7 @@ def _short(value) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
-def _message(result: StepResult) -> str:
+def _message(result) -> str:
     exc = result.error
     if exc is None:
         return result.detail
@@ -187,7 +190,7 @@ def _message(result: StepResult) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _apply(out, plan: Plan, parallel: int):
+def _apply(out, plan, parallel: int):
     lock = threading.Lock()
     running: list[str] = []
     with out.spinner(f"Applying {len(plan.pending)} change(s)…") as update:
@@ -210,10 +213,10 @@ def _apply(out, plan: Plan, parallel: int):
                         )
                 update("Applying: " + ", ".join(running) if running else "Applying…")
 
-        return execute(plan.pending, max_workers=parallel, on_event=on_event)
+        return planlib.execute(plan.pending, max_workers=parallel, on_event=on_event)
 
 
-def _summary(out, plan: Plan, result) -> None:
+def _summary(out, plan, result) -> None:
     done = [r for r in result.results if r.status == "done"]
     failed = result.failed
     if failed:

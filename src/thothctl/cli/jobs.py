@@ -6,11 +6,13 @@ from typing import Any
 
 import typer
 
-from thothctl import jobs as lib
 from thothctl import validate
 from thothctl.cli import get_ctx
 from thothctl.errors import OperationError, UsageError
+from thothctl.lazy import lazy
 from thothctl.output import iso, relative_time
+
+lib = lazy("thothctl.jobs")
 
 app = typer.Typer(
     help="Declare, apply, pause, resume and run Thoth's scheduler jobs.", no_args_is_help=True

@@ -7,9 +7,11 @@ from enum import StrEnum
 
 import typer
 
-from thothctl import logs as lib
 from thothctl.cli import get_ctx
+from thothctl.lazy import lazy
 from thothctl.output import iso
+
+lib = lazy("thothctl.logs")
 
 _STYLES = {
     "DEBUG": "dim",

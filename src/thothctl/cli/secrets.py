@@ -11,11 +11,16 @@ from enum import StrEnum
 
 import typer
 
-from thothctl import secrets as lib
 from thothctl import validate
 from thothctl.cli import get_ctx
 from thothctl.errors import ThothError, UsageError
+from thothctl.lazy import lazy
 from thothctl.output import relative_time
+
+lib = lazy("thothctl.secrets")
+ACCESSOR_ROLE = (
+    "roles/secretmanager.secretAccessor"  # the default role (thothctl.secrets.ACCESSOR_ROLE)
+)
 
 app = typer.Typer(
     help="Create, set, rotate, read and grant access to Thoth's secrets.\n\n"
@@ -569,9 +574,7 @@ def grant_cmd(
     member: str = typer.Argument(
         ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
     ),
-    role: str = typer.Option(
-        lib.ACCESSOR_ROLE, "--role", help="Role to grant on this secret only."
-    ),
+    role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to grant on this secret only."),
     allow_public: bool = typer.Option(
         False, "--allow-public", help="Allow allUsers / allAuthenticatedUsers."
     ),
@@ -604,7 +607,7 @@ def revoke_cmd(
     member: str = typer.Argument(
         ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
     ),
-    role: str = typer.Option(lib.ACCESSOR_ROLE, "--role", help="Role to revoke."),
+    role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to revoke."),
 ) -> None:
     """Revoke a member's role on one secret; other bindings are kept.
 
