@@ -112,6 +112,8 @@ def run_guarded(fn) -> int:
 
     try:
         rv = fn()
+        if rv == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent Exit(130)
+            sys.stderr.write("\ninterrupted\n")
         return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
     except _click.exceptions.ClickException as exc:
         msg = exc.format_message()
