@@ -10,8 +10,10 @@ from reliability_helpers import OnMutatingCall
 
 @pytest.fixture
 def on_mutating_call(emulator, monkeypatch):
-    def install(n: int, action: Callable[[str], None], apply: bool = True) -> OnMutatingCall:
-        hook = OnMutatingCall(emulator, n, action, apply)
+    def install(
+        n: int, action: Callable[[str], None], apply: bool = True, method: str = "*"
+    ) -> OnMutatingCall:
+        hook = OnMutatingCall(emulator, n, action, apply, method)
         monkeypatch.setattr(emulator, "faults", hook)
         return hook
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from thothctl.emulator.faults import Decision
+from thothctl.emulator.faults import Decision, method_matches
 
 P = "projects/thoth-local"
 LOC = f"{P}/locations/us-central1"
@@ -190,18 +190,29 @@ def spawn(emulator: Any, *args: str, cwd: str, env: dict[str, str] | None = None
 
 
 class OnMutatingCall:
-    """Wraps the emulator's fault injector: when the ``n``-th mutating call arrives, run
+    """Wraps the emulator's fault injector and watches the calls as they arrive (the same
+    stream the call log records): when the ``n``-th mutating call matching ``method`` (a glob as
+    in the fault injector, e.g. "CreateJob" or "SecretManagerService/SetIamPolicy") arrives, run
     ``action(method)`` once. With ``apply=False`` that call then fails (it never takes effect);
     otherwise it is applied (the client may be gone by the time the answer is sent)."""
 
-    def __init__(self, emulator: Any, n: int, action: Callable[[str], None], apply: bool = True):
+    def __init__(
+        self,
+        emulator: Any,
+        n: int,
+        action: Callable[[str], None],
+        apply: bool = True,
+        method: str = "*",
+    ):
         self.inner = emulator.faults
         self.methods = mutating_methods(emulator)
         self.n = n
+        self.pattern = method
         self.action = action
         self.apply = apply
         self.seen: list[str] = []
         self.fired: str | None = None
+        self.matched = 0
         self.lock = threading.Lock()
 
     def decide(self, method: str) -> Decision:
@@ -209,9 +220,12 @@ class OnMutatingCall:
         if method in self.methods:
             with self.lock:
                 self.seen.append(method.rsplit("/", 1)[-1])
-                if len(self.seen) == self.n and self.fired is None:
-                    self.fired = method.rsplit("/", 1)[-1]
-                    fire = True
+                if method_matches(self.pattern, method):
+                    self.matched += 1
+                    matched = self.matched
+                    if matched == self.n and self.fired is None:
+                        self.fired = method.rsplit(".", 1)[-1]
+                        fire = True
         if fire:
             self.action(method)
             if not self.apply:
