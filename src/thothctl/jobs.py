@@ -507,6 +507,27 @@ def update_job(clients: Any, message: dict[str, Any], changes: list[FieldChange]
     clients.scheduler.update_job(request={"job": message, "update_mask": {"paths": paths}})
 
 
+INVOKER_PERMISSIONS = ("run.services.getIamPolicy", "run.services.setIamPolicy")
+
+
+def _check_invoker_permissions(clients: Any, service: str) -> None:
+    """TestIamPermissions on the service before the first write, so a caller who may not grant
+    the invoker role is stopped before the service account is created (nothing half-applied)."""
+    from thothctl.errors import AuthError, role_for_permission
+
+    response = clients.run.test_iam_permissions(
+        request={"resource": service, "permissions": list(INVOKER_PERMISSIONS)}
+    )
+    missing = [p for p in INVOKER_PERMISSIONS if p not in set(response.permissions)]
+    if missing:
+        role = role_for_permission(missing[0]) or "roles/run.admin"
+        raise AuthError(
+            f"permission {', '.join(missing)} denied on {service} (needed to let the scheduler "
+            "invoke it); nothing was changed",
+            hint=f"grant the caller {role} on the service or project, then re-run",
+        )
+
+
 def apply(
     clients: Any,
     config: Any,
@@ -520,6 +541,8 @@ def apply(
     progress("Reading the Cloud Run service…")
     service = cloudrun.get_service(clients, config)
     email = config.scheduler_email(clients.project)
+    if not dry_run:
+        _check_invoker_permissions(clients, service.name)
     progress(f"Checking service account {email}…")
     account = serviceaccounts.ensure_account(clients, email, dry_run=dry_run)
     if dry_run and not account.exists:

@@ -686,6 +686,32 @@ def _modify_policy(
         raise
 
 
+def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
+    """Before a change made of several writes (rotate): TestIamPermissions on the secret, so a
+    missing permission stops it before the first write instead of half-way. An empty answer
+    (the secret does not exist, or the caller may not even test) is left to the calls that
+    follow, which report it precisely."""
+    from thothctl.errors import AuthError, role_for_permission
+
+    resource = secret_path(clients, name)
+    try:
+        response = clients.secrets.test_iam_permissions(
+            request={"resource": resource, "permissions": permissions}
+        )
+    except Exception as exc:
+        if _code(exc) in ("NOT_FOUND", "PERMISSION_DENIED", "UNIMPLEMENTED"):
+            return
+        raise
+    granted = set(response.permissions)
+    missing = [p for p in permissions if p not in granted]
+    if granted and missing:
+        role = role_for_permission(missing[0]) or "roles/secretmanager.admin"
+        raise AuthError(
+            f"permission {', '.join(missing)} denied on {resource}; nothing was changed",
+            hint=f"grant the caller {role} (it includes {missing[0]}) on the secret or project",
+        )
+
+
 def grant(clients: Any, name: str, member: str, role: str = ACCESSOR_ROLE) -> GrantResult:
     change = _modify_policy(clients, name, lambda p: iampolicy.add_member(p, role, member))
     return GrantResult(name, member, role, change.changed, change.attempts)
@@ -833,6 +859,13 @@ def rotate(
     spec = spec_for(config, name)
     if keep < 1:
         raise UsageError(f"--keep {keep} is out of range: keep at least 1 version (the new one)")
+    needed = [
+        "secretmanager.versions.add",
+        "secretmanager.versions.destroy" if destroy_old else "secretmanager.versions.disable",
+    ]
+    if spec.aliases:
+        needed.append("secretmanager.secrets.update")
+    check_permissions(clients, name, needed)
     added = add_version(clients, name, value, skip_if_same=True)
     result = RotateResult(secret=name, add=added)
     if not added.added:
