@@ -6,13 +6,15 @@ import typer
 
 from thothctl import validate
 from thothctl.cli import get_ctx
+from thothctl.cli.complete import complete_api_name
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
 
 lib = lazy("thothctl.apis")
 
 app = typer.Typer(
-    help="See and enable the Google APIs Thoth needs.",
+    help="See and enable the Google APIs Thoth needs (Secret Manager, Cloud Scheduler, Cloud Run, IAM).\n\n"
+    "Examples: thothctl apis status · thothctl apis enable --dry-run",
     no_args_is_help=True,
 )
 
@@ -33,7 +35,10 @@ def _names(ctx, names: list[str] | None) -> list[str]:
 def status(
     ctx: typer.Context,
     names: list[str] | None = typer.Argument(
-        None, help="APIs to check (default: the configured ones).", show_default=False
+        None,
+        help="APIs to check (default: the configured ones).",
+        show_default=False,
+        autocompletion=complete_api_name,
     ),
 ) -> None:
     """Show whether each required API is enabled.
@@ -64,7 +69,10 @@ def status(
 def enable(
     ctx: typer.Context,
     names: list[str] | None = typer.Argument(
-        None, help="APIs to enable (default: the configured ones).", show_default=False
+        None,
+        help="APIs to enable (default: the configured ones).",
+        show_default=False,
+        autocompletion=complete_api_name,
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would be enabled; change nothing."

@@ -12,7 +12,11 @@ from thothctl.lazy import lazy
 
 cfglib = lazy("thothctl.config")
 
-app = typer.Typer(help="Show or write the thothctl configuration.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show or write the thothctl configuration (thothctl.toml, named environments, sources).\n\n"
+    "Examples: thothctl config init · thothctl --env prod config show",
+    no_args_is_help=True,
+)
 
 
 @app.command("show")

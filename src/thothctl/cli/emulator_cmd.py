@@ -11,11 +11,14 @@ from thothctl.cli import get_ctx
 from thothctl.errors import UsageError
 
 app = typer.Typer(
-    help="Run the local emulator of the Google APIs and control its faults and call log.",
+    help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
+    "Examples: thothctl emulator serve --port 8085 · thothctl emulator calls -o json",
     no_args_is_help=True,
 )
 faults_app = typer.Typer(
-    help="Inject latency and errors into a running emulator.", no_args_is_help=True
+    help="Inject latency and errors into a running emulator.\n\n"
+    "Examples: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7 · thothctl emulator faults clear",
+    no_args_is_help=True,
 )
 app.add_typer(faults_app, name="faults")
 
@@ -163,6 +166,10 @@ def faults_set(
 ) -> None:
     """Replace the running emulator's faults.
 
+    Faults apply to the methods matching --fault-methods (globs on the full method name, the
+    Service/Method or the bare method). --fail-rate fails calls before they apply; --lost-rate
+    applies them and then fails the response. --fault-seed makes the draws reproducible.
+
     Example: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7
     """
     args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
@@ -179,6 +186,8 @@ def faults_set(
 def faults_clear(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
     """Remove every injected fault.
 
+    Latency, error rates and lost responses all go back to zero; the call log is kept.
+
     Example: thothctl emulator faults clear
     """
     with _control(host) as control:
@@ -191,6 +200,9 @@ def faults_clear(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 def faults_show(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
     """Show the running emulator's faults and how many were injected.
 
+    The counters say how many calls failed before applying and how many responses were lost since
+    the faults were last set.
+
     Example: thothctl emulator faults show -o json
     """
     with _control(host) as control:
@@ -202,6 +214,9 @@ def faults_show(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 @app.command("calls")
 def calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
     """List the calls the running emulator has served (method, status, ms, mutating).
+
+    Every RPC is recorded with its gRPC method, status code, duration, whether it mutates state, and
+    any injected fault; benchmarks compute critical paths from it.
 
     Example: thothctl emulator calls -o json | jq 'map(select(.mutating)) | length'
     """
@@ -222,6 +237,8 @@ def calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
     """Empty the running emulator's call log.
 
+    Use it before a command to see exactly the calls that command makes.
+
     Example: thothctl emulator reset-calls
     """
     with _control(host) as control:
@@ -231,7 +248,9 @@ def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
 
 stub_app = typer.Typer(
-    help="Steer the stub sync service behind the seeded thoth-mcp-server URL.", no_args_is_help=True
+    help="Steer the stub sync service behind the seeded thoth-mcp-server URL.\n\n"
+    "Examples: thothctl emulator stub set --status 503 · thothctl emulator stub requests",
+    no_args_is_help=True,
 )
 app.add_typer(stub_app, name="stub")
 

@@ -9,6 +9,7 @@ import typer
 
 from thothctl import validate
 from thothctl.cli import get_ctx
+from thothctl.cli.complete import complete_secret_name
 from thothctl.errors import ThothError, UsageError
 from thothctl.lazy import lazy
 
@@ -24,7 +25,11 @@ def exec_command(
         None, metavar="-- CMD [ARGS]...", help="The command to run.", show_default=False
     ),
     only: list[str] | None = typer.Option(
-        None, "--only", help="Resolve only this secret (repeatable).", show_default=False
+        None,
+        "--only",
+        help="Resolve only this secret (repeatable).",
+        show_default=False,
+        autocompletion=complete_secret_name,
     ),
 ) -> None:
     """Run a command with every configured secret in its env var.

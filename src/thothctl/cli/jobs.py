@@ -8,6 +8,7 @@ import typer
 
 from thothctl import validate
 from thothctl.cli import get_ctx
+from thothctl.cli.complete import complete_job_name
 from thothctl.errors import OperationError, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import iso, relative_time
@@ -15,7 +16,10 @@ from thothctl.output import iso, relative_time
 lib = lazy("thothctl.jobs")
 
 app = typer.Typer(
-    help="Declare, apply, pause, resume and run Thoth's scheduler jobs.", no_args_is_help=True
+    help="Declare, apply, pause, resume and run Thoth's scheduler jobs (daily full sync, hourly "
+    "incremental sync), called with an OIDC token of the scheduler service account.\n\n"
+    "Examples: thothctl jobs list · thothctl jobs apply --dry-run · thothctl jobs run daily-sync --wait",
+    no_args_is_help=True,
 )
 
 NAME_HELP = "Job short name (daily-sync) or job id (thoth-daily-sync)."
@@ -78,8 +82,14 @@ def list_(ctx: typer.Context) -> None:
 
 
 @app.command("describe")
-def describe(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+def describe(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
+) -> None:
     """Show one job in full: schedule, target, identity, retry config, last attempt, drift.
+
+    Compares the live job with the configuration and lists each field that differs; a job that is
+    configured but missing is shown as such.
 
     Example: thothctl jobs describe daily-sync
     """
@@ -127,7 +137,7 @@ def describe(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)
 @app.command("next")
 def next_(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help=NAME_HELP),
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
     count: int = typer.Option(5, "-n", "--count", help="How many run times to show (1-100)."),
 ) -> None:
     """Show the next run times of a configured job, computed locally from its cron and time zone.
@@ -164,7 +174,10 @@ def next_(
 def apply(
     ctx: typer.Context,
     names: list[str] | None = typer.Argument(
-        None, help="Jobs to apply (default: all configured).", show_default=False
+        None,
+        help="Jobs to apply (default: all configured).",
+        show_default=False,
+        autocompletion=complete_job_name,
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the changes; make none."),
 ) -> None:
@@ -244,8 +257,13 @@ def _state_command(ctx: typer.Context, name: str, fn: Any, verb: str) -> None:
 
 
 @app.command("pause")
-def pause(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+def pause(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
+) -> None:
     """Pause a job: it stops firing on its schedule until resumed.
+
+    A paused job is still billed as a job. `jobs run` refuses to run it unless --force.
 
     Example: thothctl jobs pause hourly-incremental-sync
     """
@@ -253,8 +271,13 @@ def pause(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+def resume(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
+) -> None:
     """Resume a paused job: it fires on its schedule again.
+
+    The next run is the next time its cron schedule matches; missed runs are not replayed.
 
     Example: thothctl jobs resume hourly-incremental-sync
     """
@@ -262,7 +285,10 @@ def resume(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) 
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
+def delete(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
+) -> None:
     """Delete a job from Cloud Scheduler (asks first; --yes to skip).
 
     `thothctl jobs apply` creates it again from the config.
@@ -281,7 +307,7 @@ def delete(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) 
 @app.command("run")
 def run(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help=NAME_HELP),
+    name: str = typer.Argument(..., help=NAME_HELP, autocompletion=complete_job_name),
     wait: bool = typer.Option(False, "--wait", help="Wait for the attempt and report its result."),
     timeout: str = typer.Option("5m", "--timeout", help="How long --wait waits (e.g. 90s, 5m)."),
     force: bool = typer.Option(
@@ -289,6 +315,10 @@ def run(
     ),
 ) -> None:
     """Run a job now. With --wait, show its result and exit 1 if the attempt failed.
+
+    Cloud Scheduler dispatches the job at once (even if it is already running). With --wait a
+    spinner runs until the job's last attempt is newer than the request, then the HTTP status and
+    time are printed. A paused job is refused with a hint (resume first) unless --force.
 
     Example: thothctl jobs run daily-sync --wait --timeout 5m
     """

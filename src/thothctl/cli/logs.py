@@ -8,6 +8,7 @@ from enum import StrEnum
 import typer
 
 from thothctl.cli import get_ctx
+from thothctl.cli.complete import complete_job_name
 from thothctl.lazy import lazy
 from thothctl.output import iso
 
@@ -55,6 +56,7 @@ def logs_command(
         "-j",
         help="Only this job's scheduler entries (name like daily-sync, or job id).",
         show_default=False,
+        autocompletion=complete_job_name,
     ),
     since: str | None = typer.Option(
         None,

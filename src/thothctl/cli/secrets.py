@@ -13,6 +13,7 @@ import typer
 
 from thothctl import validate
 from thothctl.cli import get_ctx
+from thothctl.cli.complete import complete_secret_name
 from thothctl.errors import ThothError, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import relative_time
@@ -26,7 +27,8 @@ app = typer.Typer(
     help="Create, set, rotate, read and grant access to Thoth's secrets.\n\n"
     "Values never go on the command line: they come from a hidden prompt (typed twice), stdin "
     "(`-` or `--from-file -`), a file (`--from-file PATH`) or, with --no-input, the env var "
-    "named in the config.",
+    "named in the config.\n\n"
+    "Examples: thothctl secrets list · thothctl secrets rotate gitlab-token --update-service",
     no_args_is_help=True,
 )
 
@@ -147,7 +149,10 @@ def list_cmd(ctx: typer.Context) -> None:
 
 
 @app.command("describe")
-def describe_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Secret id.")) -> None:
+def describe_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+) -> None:
     """Show one secret: configuration, labels, aliases, versions and IAM bindings.
 
     Never reads a value.
@@ -201,7 +206,7 @@ def describe_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Secre
 @app.command("versions")
 def versions_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     state: StateFilter | None = typer.Option(
         None, "--state", help="Only versions in this state.", show_default=False
     ),
@@ -241,7 +246,9 @@ def versions_cmd(
 @app.command("create")
 def create_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id (letters, digits, '-', '_')."),
+    name: str = typer.Argument(
+        ..., help="Secret id (letters, digits, '-', '_').", autocompletion=complete_secret_name
+    ),
     labels: list[str] | None = typer.Option(
         None,
         "--labels",
@@ -294,7 +301,7 @@ def create_cmd(
 @app.command("set")
 def set_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     source: str | None = typer.Argument(
         None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
     ),
@@ -335,7 +342,7 @@ def set_cmd(
 @app.command("rotate")
 def rotate_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     source: str | None = typer.Argument(
         None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
     ),
@@ -430,7 +437,7 @@ def rotate_cmd(
 @app.command("get")
 def get_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     version: str = typer.Option(
         "latest", "--version", help="Version number, 'latest' or an alias."
     ),
@@ -499,10 +506,13 @@ def _state_change(ctx: typer.Context, name: str, version: str, action: str) -> N
 @app.command("disable")
 def disable_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     version: str = typer.Argument(..., help="Version number."),
 ) -> None:
     """Disable one version: it can no longer be read, but can be enabled again.
+
+    The data is kept, so the version can be enabled again; a disabled version is still billed as
+    an active version. Anything reading it ('latest' included, when it is the newest) gets an error.
 
     Example: thothctl secrets disable gitlab-token 3
     """
@@ -513,10 +523,13 @@ def disable_cmd(
 @app.command("enable")
 def enable_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     version: str = typer.Argument(..., help="Version number."),
 ) -> None:
     """Enable a disabled version again.
+
+    A destroyed version cannot be enabled: its data is gone. Enabling an enabled version changes
+    nothing.
 
     Example: thothctl secrets enable gitlab-token 3
     """
@@ -527,10 +540,13 @@ def enable_cmd(
 @app.command("destroy")
 def destroy_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     version: str = typer.Argument(..., help="Version number."),
 ) -> None:
     """Destroy one version's data for good (asks first, or pass --yes).
+
+    Irreversible: the payload is erased and the version can never be enabled again (destroyed
+    versions are not billed). Versions the Cloud Run service still pins should be rotated away first.
 
     Example: thothctl secrets destroy gitlab-token 1 --yes
     """
@@ -542,8 +558,14 @@ def destroy_cmd(
 
 
 @app.command("delete")
-def delete_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Secret id.")) -> None:
+def delete_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+) -> None:
     """Delete a secret and all its versions (asks first, or pass --yes).
+
+    Irreversible: every version and the secret's IAM policy go with it. A service whose env vars
+    reference the secret will fail to start new instances.
 
     Example: thothctl secrets delete old-token --yes
     """
@@ -570,7 +592,7 @@ def _grant_args(name: str, member: str, role: str, allow_public: bool) -> tuple[
 @app.command("grant")
 def grant_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     member: str = typer.Argument(
         ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
     ),
@@ -603,13 +625,16 @@ def grant_cmd(
 @app.command("revoke")
 def revoke_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id."),
+    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
     member: str = typer.Argument(
         ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
     ),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to revoke."),
 ) -> None:
     """Revoke a member's role on one secret; other bindings are kept.
+
+    An etag read-modify-write of the secret's IAM policy, retried when someone else changes it at
+    the same time. Revoking a role the member does not hold changes nothing.
 
     Example: thothctl secrets revoke gitlab-token user:alice@example.com
     """
