@@ -570,8 +570,7 @@ def _match_values(field: tuple[str, ...], actual: Any, op: str, node: Any) -> bo
 
 def _strings(value: Any):
     if isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
+        for v in value.values():
             yield from _strings(v)
     elif isinstance(value, list):
         for v in value:
