@@ -281,11 +281,11 @@ class Output:
 
     @contextlib.contextmanager
     def spinner(self, message: str) -> Iterator[Callable[[str], None]]:
-        """A spinner on an interactive stderr; one line when piped. Yields an update function."""
+        """A spinner on an interactive stderr. In a pipe the message is shown only with --verbose,
+        so that a script's stderr holds results and errors, not progress. Yields an update
+        function."""
         if self.quiet or self.json_mode or not self.stderr_is_tty:
-            if not self.quiet and not self.json_mode:
-                self.stderr.write(message + "\n")
-                self.stderr.flush()
+            self.verbose(message)
             yield lambda _msg: None
             return
         with self.err_console.status(message) as status:

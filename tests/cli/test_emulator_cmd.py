@@ -121,8 +121,10 @@ def test_control_commands_without_an_emulator_say_what_to_do(tmp_path):
     )
 
 
-def test_stub_commands_steer_the_sync_service(cli, enabled_apis):
+def test_stub_commands_steer_the_sync_service(cli, enabled_apis, tmp_path):
     enabled_apis.control_ops()["scheduler_config"]({"auto": False, "time_scale": 0.01})
+    # no retries: every request the stub records comes from the run the test asked for
+    (tmp_path / "thothctl.toml").write_text("[jobs.daily-sync]\nretry_count = 0\n")
     assert cli("jobs", "apply").exit_code == 0
     assert cli("emulator", "stub", "set", "--status", "503").exit_code == 0
     failed = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
