@@ -16,7 +16,7 @@ from typing import Any
 
 from thothctl.errors import OperationError
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 10
 
 
 @dataclass

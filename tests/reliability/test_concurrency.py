@@ -29,12 +29,12 @@ def test_concurrent_grants_on_one_secret_keep_every_member(enabled_apis, clients
         }
     )
     members = [f"user:dev{i}@example.com" for i in range(n)]
-    # Each read-modify-write takes about a second, longer than the spread of the processes'
+    # Each read-modify-write takes half a second; n of them outlast the spread of the processes'
     # start-up on this machine divided by n: their windows must overlap, so the etag race is
     # exercised for real rather than by luck.
     from thothctl.emulator.faults import FaultConfig
 
-    enabled_apis.faults.set(FaultConfig(latency_ms=500, methods="*IamPolicy"))
+    enabled_apis.faults.set(FaultConfig(latency_ms=250, methods="*IamPolicy"))
     enabled_apis.calls.reset()
     procs = [
         spawn(enabled_apis, "secrets", "grant", "gitlab-token", m, "-o", "json", cwd=str(tmp_path))
