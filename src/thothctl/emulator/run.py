@@ -41,7 +41,7 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.longrunning import operations_pb2
 from google.protobuf import field_mask_pb2
 
-from thothctl.emulator import base
+from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
 from thothctl.emulator.operations import operations, pack
 
@@ -84,15 +84,6 @@ RUN_PERMISSIONS = (
     "run.services.setIamPolicy",
     "run.routes.invoke",
 )
-MEMBER_PREFIXES = (
-    "user:",
-    "serviceAccount:",
-    "group:",
-    "domain:",
-    "principal:",
-    "principalSet:",
-    "deleted:",
-)
 
 
 def service_name(project: str, location: str, service: str) -> str:
@@ -115,47 +106,6 @@ def _copy(svc: types.Service) -> types.Service:
 def _revision_id(service: str, generation: int) -> str:
     suffix = "".join(random.choices(string.ascii_lowercase, k=3))
     return f"{service}-{generation:05d}-{suffix}"
-
-
-def _policy_etag_message(sent: bytes, current: bytes) -> str:
-    import base64
-
-    return (
-        "There were concurrent policy changes. Please retry the whole read-modify-write with "
-        f"exponential backoff. The request's ETag '{base64.b64encode(sent).decode()}' did not match "
-        "the current policy's "
-        f"ETag '{base64.b64encode(current).decode()}'."
-    )
-
-
-def check_policy(policy: policy_pb2.Policy) -> None:
-    """IAM policy validation shared by the emulated services (API-NOTES §0.3)."""
-    if policy.version not in (0, 1, 3):
-        raise base.invalid(
-            f"Invalid policy version {policy.version}: valid versions are 0, 1 and 3."
-        )
-    total = 0
-    for binding in policy.bindings:
-        if not binding.role.startswith(("roles/", "projects/", "organizations/")):
-            raise base.invalid(
-                f"Role {binding.role!r} is not a valid role name (e.g. 'roles/run.invoker')."
-            )
-        if not binding.members:
-            raise base.invalid(
-                f"Binding for role {binding.role!r} must contain at least one principal."
-            )
-        for member in binding.members:
-            if member not in ("allUsers", "allAuthenticatedUsers") and not member.startswith(
-                MEMBER_PREFIXES
-            ):
-                raise base.invalid(
-                    f"Invalid member {member!r}: use user:, serviceAccount:, group:, domain:, "
-                    "allUsers or "
-                    "allAuthenticatedUsers."
-                )
-        total += len(binding.members)
-    if total > 1500:
-        raise base.invalid("A policy may contain at most 1,500 principals.")
 
 
 class RunService(EmulatedService):
@@ -537,19 +487,11 @@ class RunService(EmulatedService):
         permission="run.services.getIamPolicy",
     )
     def get_iam_policy(self, request, context):
-        requested = request.options.requested_policy_version
-        if requested not in (0, 1, 3):
-            raise base.invalid(
-                f"Invalid requested_policy_version {requested}: valid versions are 0, 1 and 3."
-            )
+        iam_policy.check_requested_version(request)
         key = self._key(request.resource)
         self._get(key)
-        policy = self.store.table(POLICIES_TABLE).setdefault(
-            key, policy_pb2.Policy(version=1, etag=base.new_policy_etag())
-        )
-        out = policy_pb2.Policy()
-        out.CopyFrom(policy)
-        return out
+        policy = self.store.table(POLICIES_TABLE).setdefault(key, iam_policy.new_policy())
+        return iam_policy.copy(policy)
 
     @rpc(
         "SetIamPolicy",
@@ -562,30 +504,9 @@ class RunService(EmulatedService):
         key = self._key(request.resource)
         self._get(key)
         table = self.store.table(POLICIES_TABLE)
-        current = table.setdefault(key, policy_pb2.Policy(version=1, etag=base.new_policy_etag()))
-        incoming = request.policy
-        if incoming.etag and incoming.etag != current.etag:
-            raise base.aborted(_policy_etag_message(incoming.etag, current.etag))
-        check_policy(incoming)
-        paths = (
-            set(request.update_mask.paths)
-            if request.HasField("update_mask")
-            else {"bindings", "etag"}
-        )
-        new = policy_pb2.Policy()
-        new.CopyFrom(current)
-        if "bindings" in paths:
-            del new.bindings[:]
-            new.bindings.extend(incoming.bindings)
-            new.version = max(1, incoming.version)
-        if "audit_configs" in paths or "auditConfigs" in paths:
-            del new.audit_configs[:]
-            new.audit_configs.extend(incoming.audit_configs)
-        new.etag = base.new_policy_etag()
-        table[key] = new
-        out = policy_pb2.Policy()
-        out.CopyFrom(new)
-        return out
+        current = table.setdefault(key, iam_policy.new_policy())
+        table[key] = iam_policy.apply_set(current, request)
+        return iam_policy.copy(table[key])
 
     @rpc(
         "TestIamPermissions",

@@ -51,7 +51,7 @@ from google.cloud.secretmanager_v1 import types
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import empty_pb2
 
-from thothctl.emulator import base
+from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
 
 TABLE = "secretmanager.secrets"
@@ -67,10 +67,6 @@ SECRET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 TOPIC_RE = re.compile(r"^projects/[^/]+/topics/[^/]+$")
 LOCATION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
-MEMBER_RE = re.compile(
-    r"^(?:allUsers|allAuthenticatedUsers|(?:user|serviceAccount|group):[^@\s]+@[^@\s]+"
-    r"|domain:[A-Za-z0-9.-]+|principal(?:Set)?://\S+|deleted:\S+)$"
-)
 SUPPORTED_ROLES = {
     "roles/owner",
     "roles/editor",
@@ -81,7 +77,6 @@ SUPPORTED_ROLES = {
     "roles/secretmanager.secretVersionManager",
     "roles/secretmanager.viewer",
 }
-CUSTOM_ROLE_RE = re.compile(r"^(?:projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+$")
 PERMISSIONS = {
     "secretmanager.secrets.get",
     "secretmanager.secrets.update",
@@ -695,13 +690,9 @@ class SecretManagerService(EmulatedService):
         permission="secretmanager.secrets.getIamPolicy",
     )
     def get_iam_policy(self, request, context):
-        requested = request.options.requested_policy_version
-        if requested not in (0, 1, 3):
-            raise base.invalid(f"Invalid requested_policy_version {requested}: use 0, 1 or 3.")
+        iam_policy.check_requested_version(request)
         rec, _ = self._record(request.resource)
-        out = policy_pb2.Policy()
-        out.CopyFrom(rec["policy"])
-        return out
+        return iam_policy.copy(rec["policy"])
 
     @rpc(
         "SetIamPolicy",
@@ -712,57 +703,10 @@ class SecretManagerService(EmulatedService):
     )
     def set_iam_policy(self, request, context):
         rec, _ = self._record(request.resource)
-        stored: policy_pb2.Policy = rec["policy"]
-        incoming = request.policy
-        if incoming.version not in (0, 1, 3):
-            raise base.invalid(f"Invalid policy version {incoming.version}: use 0, 1 or 3.")
-        if incoming.etag and incoming.etag != stored.etag:
-            raise base.aborted(
-                "There were concurrent policy changes. Please retry the whole read-modify-write "
-                "with exponential backoff. "
-                f"The request's ETag '{_b64(incoming.etag)}' did not match the "
-                f"current policy's ETag '{_b64(stored.etag)}'."
-            )
-        paths = (
-            list(request.update_mask.paths)
-            if request.HasField("update_mask")
-            else ["bindings", "etag"]
+        rec["policy"] = iam_policy.apply_set(
+            rec["policy"], request, supported_roles=SUPPORTED_ROLES
         )
-        new = policy_pb2.Policy()
-        new.CopyFrom(stored)
-        for path in paths:
-            if path == "bindings":
-                for binding in incoming.bindings:
-                    if not binding.members:
-                        raise base.invalid(
-                            f"Binding for role {binding.role} must contain at least one principal."
-                        )
-                    if binding.role not in SUPPORTED_ROLES and not CUSTOM_ROLE_RE.match(
-                        binding.role
-                    ):
-                        raise base.invalid(
-                            f"Role {binding.role} is not supported for this resource."
-                        )
-                    for member in binding.members:
-                        if not MEMBER_RE.match(member):
-                            raise base.invalid(
-                                f"Invalid principal {member!r} in the binding for {binding.role}."
-                            )
-                if sum(len(b.members) for b in incoming.bindings) > 1500:
-                    raise base.invalid("A policy can have at most 1,500 principals.")
-                del new.bindings[:]
-                new.bindings.extend(incoming.bindings)
-            elif path == "audit_configs":
-                del new.audit_configs[:]
-                new.audit_configs.extend(incoming.audit_configs)
-            elif path not in ("etag", "version"):
-                raise base.invalid(f"Invalid update_mask path {path!r} for a policy.")
-        new.version = max(incoming.version, 1)
-        new.etag = base.new_policy_etag()
-        rec["policy"] = new
-        out = policy_pb2.Policy()
-        out.CopyFrom(new)
-        return out
+        return iam_policy.copy(rec["policy"])
 
     @rpc(
         "TestIamPermissions",
@@ -796,12 +740,6 @@ class SecretManagerService(EmulatedService):
             return out
 
         return {"secrets_summary": summary}
-
-
-def _b64(raw: bytes) -> str:
-    import base64
-
-    return base64.b64encode(raw).decode()
 
 
 # --- filters -----------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""google.iam.v1 policy semantics shared by every emulated resource that has an IAM policy
+(Secret Manager secrets, Cloud Run services): API-NOTES §0.3.
+
+- GetIamPolicy accepts requested_policy_version 0, 1 or 3.
+- SetIamPolicy: a stale etag answers ABORTED with the Cloud Resource Manager message; an omitted
+  etag overwrites; the update mask defaults to ``bindings, etag``; each binding needs at least one
+  principal; at most 1,500 principals; every successful write changes the etag.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Collection
+
+from google.iam.v1 import policy_pb2
+
+from thothctl.emulator import base
+
+MEMBER_RE = re.compile(
+    r"^(?:allUsers|allAuthenticatedUsers|(?:user|serviceAccount|group):[^@\s]+@[^@\s]+"
+    r"|domain:[A-Za-z0-9.-]+|principal(?:Set)?://\S+|deleted:\S+)$"
+)
+ROLE_RE = re.compile(
+    r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+)$"
+)
+CUSTOM_ROLE_RE = re.compile(r"^(?:projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+$")
+MAX_PRINCIPALS = 1500
+VALID_VERSIONS = (0, 1, 3)
+
+
+def new_policy() -> policy_pb2.Policy:
+    return policy_pb2.Policy(version=1, etag=base.new_policy_etag())
+
+
+def copy(policy: policy_pb2.Policy) -> policy_pb2.Policy:
+    out = policy_pb2.Policy()
+    out.CopyFrom(policy)
+    return out
+
+
+def check_requested_version(request) -> None:
+    requested = request.options.requested_policy_version
+    if requested not in VALID_VERSIONS:
+        raise base.invalid(
+            f"Invalid requested_policy_version {requested}: valid versions are 0, 1 and 3."
+        )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def check_bindings(
+    policy: policy_pb2.Policy, supported_roles: Collection[str] | None = None
+) -> None:
+    total = 0
+    for binding in policy.bindings:
+        if not ROLE_RE.match(binding.role):
+            raise base.invalid(
+                f"Role {binding.role!r} is not a valid role name (e.g. 'roles/run.invoker')."
+            )
+        if (
+            supported_roles is not None
+            and binding.role not in supported_roles
+            and not CUSTOM_ROLE_RE.match(binding.role)
+        ):
+            raise base.invalid(f"Role {binding.role} is not supported for this resource.")
+        if not binding.members:
+            raise base.invalid(
+                f"Binding for role {binding.role} must contain at least one principal."
+            )
+        for member in binding.members:
+            if not MEMBER_RE.match(member):
+                raise base.invalid(
+                    f"Invalid principal {member!r} in the binding for {binding.role}: use user:, "
+                    "serviceAccount:, group:, domain:, allUsers or allAuthenticatedUsers."
+                )
+        total += len(binding.members)
+    if total > MAX_PRINCIPALS:
+        raise base.invalid(f"A policy can have at most {MAX_PRINCIPALS:,} principals.")
+
+
+def apply_set(
+    current: policy_pb2.Policy,
+    request,
+    *,
+    supported_roles: Collection[str] | None = None,
+) -> policy_pb2.Policy:
+    """The policy a SetIamPolicy request produces from ``current`` (validated; new etag)."""
+    incoming = request.policy
+    if incoming.version not in VALID_VERSIONS:
+        raise base.invalid(
+            f"Invalid policy version {incoming.version}: valid versions are 0, 1 and 3."
+        )
+    if incoming.etag and incoming.etag != current.etag:
+        raise base.aborted(
+            "There were concurrent policy changes. Please retry the whole read-modify-write with "
+            f"exponential backoff. The request's ETag '{_b64(incoming.etag)}' did not match the "
+            f"current policy's ETag '{_b64(current.etag)}'."
+        )
+    paths = (
+        list(request.update_mask.paths) if request.HasField("update_mask") else ["bindings", "etag"]
+    )
+    new = copy(current)
+    for path in paths:
+        if path == "bindings":
+            check_bindings(incoming, supported_roles)
+            del new.bindings[:]
+            new.bindings.extend(incoming.bindings)
+        elif path in ("audit_configs", "auditConfigs"):
+            del new.audit_configs[:]
+            new.audit_configs.extend(incoming.audit_configs)
+        elif path not in ("etag", "version"):
+            raise base.invalid(f"Invalid update_mask path {path!r} for a policy.")
+    new.version = max(incoming.version, 1)
+    new.etag = base.new_policy_etag()
+    return new
