@@ -248,31 +248,23 @@ def build_plan(
                 run=_create_secret(clients, name),
             )
         )
-        if sec.needs_first_version:
-            steps.append(
-                Step(
-                    id=f"version:{name}",
-                    kind="secret-version",
-                    scope="secrets",
-                    resource=f"{name} version 1",
-                    action=CREATE,
-                    depends_on=[f"secret:{name}"],
-                    note=_value_note(sec.spec, value),
-                    run=_add_first_version(clients, name, value),
-                )
+        first = sec.needs_first_version
+        steps.append(
+            Step(
+                id=f"version:{name}",
+                kind="secret-version",
+                scope="secrets",
+                resource=f"{name} version 1"
+                if first
+                else f"{name} ({sec.versions} version{'s' if sec.versions != 1 else ''})",
+                action=CREATE if first else UNCHANGED,
+                depends_on=[f"secret:{name}"],
+                note=_value_note(sec.spec, value)
+                if first
+                else "has versions: use `thothctl secrets rotate` to change it",
+                run=_add_first_version(clients, name, value) if first else None,
             )
-        else:
-            steps.append(
-                Step(
-                    id=f"version:{name}",
-                    kind="secret-version",
-                    scope="secrets",
-                    resource=f"{name} ({sec.versions} version{'s' if sec.versions != 1 else ''})",
-                    action=UNCHANGED,
-                    depends_on=[f"secret:{name}"],
-                    note="has versions: use `thothctl secrets rotate` to change it",
-                )
-            )
+        )
         steps.append(
             Step(
                 id=f"grant:{name}",
