@@ -211,12 +211,13 @@ class Clients:
         if self.settings.embedded_emulator:
             with self._lock:
                 if self._embedded is None:
-                    from thothctl.emulator.server import Emulator, default_data_file
+                    from thothctl.emulator.embedded import attach_or_start
+                    from thothctl.emulator.server import default_data_file
 
-                    emu = Emulator(data_file=self.settings.emulator_data or default_data_file())
-                    emu.start("127.0.0.1", 0)
-                    self._embedded = emu
-            return f"127.0.0.1:{self._embedded.port}"
+                    self._embedded = attach_or_start(
+                        self.settings.emulator_data or default_data_file()
+                    )
+            return self._embedded.address
         return None
 
     @property
@@ -246,7 +247,7 @@ class Clients:
             self._channel.close()
             self._channel = None
         if self._embedded is not None:
-            self._embedded.stop()
+            self._embedded.close()
             self._embedded = None
 
     # --- credentials ---------------------------------------------------------------------
