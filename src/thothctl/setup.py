@@ -188,7 +188,9 @@ def build_plan(
             id="apis",
             kind="apis",
             scope="apis",
-            resource=", ".join(missing) if missing else f"{len(state.apis)} APIs",
+            resource=f"{len(missing)} of {len(state.apis)} APIs"
+            if missing
+            else f"{len(state.apis)} APIs",
             action=CREATE if missing else UNCHANGED,
             changes=[FieldChange(a, "disabled", "enabled") for a in missing],
             note="enable in one batch" if missing else "all enabled",
