@@ -14,7 +14,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DOCTOR = 3
-EXIT_AUTH = 4
+EXIT_AUTH = 4  # no credentials, or credentials rejected
 EXIT_INTERRUPTED = 130
 
 
@@ -49,9 +49,17 @@ class ConfigError(UsageError):
 
 
 class AuthError(ThothError):
-    """No credentials, or permission denied."""
+    """No usable credentials (none found, or rejected)."""
 
     exit_code = EXIT_AUTH
+
+
+class PermissionDeniedError(ThothError):
+    """The caller lacks a permission: names it, the resource and a role that grants it.
+
+    Exit 1, as issue #8 specifies (DESIGN.md's table said 4; 4 stays for missing credentials)."""
+
+    exit_code = EXIT_FAILED
 
 
 class NotFoundError(ThothError):
@@ -163,7 +171,7 @@ def translate_google_error(exc: BaseException, action: str | None = None) -> Tho
             if role
             else "check the caller's IAM roles on the project (`gcloud projects get-iam-policy`)"
         )
-        return AuthError(f"{prefix}{what}", hint=hint)
+        return PermissionDeniedError(f"{prefix}{what}", hint=hint)
     if code == "UNAUTHENTICATED":
         return AuthError(
             f"{prefix}the credentials were rejected ({message})",

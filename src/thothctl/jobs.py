@@ -513,7 +513,7 @@ INVOKER_PERMISSIONS = ("run.services.getIamPolicy", "run.services.setIamPolicy")
 def _check_invoker_permissions(clients: Any, service: str) -> None:
     """TestIamPermissions on the service before the first write, so a caller who may not grant
     the invoker role is stopped before the service account is created (nothing half-applied)."""
-    from thothctl.errors import AuthError, role_for_permission
+    from thothctl.errors import PermissionDeniedError, role_for_permission
 
     response = clients.run.test_iam_permissions(
         request={"resource": service, "permissions": list(INVOKER_PERMISSIONS)}
@@ -521,7 +521,7 @@ def _check_invoker_permissions(clients: Any, service: str) -> None:
     missing = [p for p in INVOKER_PERMISSIONS if p not in set(response.permissions)]
     if missing:
         role = role_for_permission(missing[0]) or "roles/run.admin"
-        raise AuthError(
+        raise PermissionDeniedError(
             f"permission {', '.join(missing)} denied on {service} (needed to let the scheduler "
             "invoke it); nothing was changed",
             hint=f"grant the caller {role} on the service or project, then re-run",

@@ -691,7 +691,7 @@ def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
     missing permission stops it before the first write instead of half-way. An empty answer
     (the secret does not exist, or the caller may not even test) is left to the calls that
     follow, which report it precisely."""
-    from thothctl.errors import AuthError, role_for_permission
+    from thothctl.errors import PermissionDeniedError, role_for_permission
 
     resource = secret_path(clients, name)
     try:
@@ -706,7 +706,7 @@ def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
     missing = [p for p in permissions if p not in granted]
     if granted and missing:
         role = role_for_permission(missing[0]) or "roles/secretmanager.admin"
-        raise AuthError(
+        raise PermissionDeniedError(
             f"permission {', '.join(missing)} denied on {resource}; nothing was changed",
             hint=f"grant the caller {role} (it includes {missing[0]}) on the secret or project",
         )

@@ -25,7 +25,12 @@ from typing import Any
 from thothctl import apis as apislib
 from thothctl import cloudrun, iampolicy, jobs, secrets, serviceaccounts
 from thothctl.config import Config, SecretSpec
-from thothctl.errors import AuthError, NotFoundError, grpc_code_name, role_for_permission
+from thothctl.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    grpc_code_name,
+    role_for_permission,
+)
 from thothctl.plan import CREATE, UNCHANGED, UPDATE, FieldChange, Plan, Step
 
 SCOPES = ("apis", "secrets", "iam", "jobs")
@@ -153,7 +158,7 @@ def check_permissions(cfg: Config, clients: Any, state: LiveState) -> None:
     missing = [p for p in INVOKER_PERMISSIONS if p not in set(response.permissions)]
     if missing:
         role = role_for_permission(missing[0]) or "roles/run.admin"
-        raise AuthError(
+        raise PermissionDeniedError(
             f"you lack {', '.join(missing)} on Cloud Run service {cfg.service} (needed to let "
             "the scheduler invoke it)",
             hint=f"grant yourself {role} on the service or project, then re-run",

@@ -202,7 +202,7 @@ def test_without_permission_to_grant_invoker_it_stops_before_any_change(cli, emu
     emulator.denied.add("run.services.setIamPolicy")
     emulator.calls.reset()
     result = cli("init", "--yes", env={"GITLAB_TOKEN": TOKEN})
-    assert result.exit_code == 4
+    assert result.exit_code == 1
     assert "run.services.setIamPolicy" in result.stderr and "roles/run.admin" in result.stderr
     assert mutating(emulator) == []
 

@@ -355,7 +355,7 @@ def test_grant_retries_on_a_concurrent_policy_change(
 def test_missing_permission_names_the_permission_and_role(token_secret, cli, enabled_apis):
     enabled_apis.denied.add("secretmanager.versions.add")
     r = cli("secrets", "set", "gitlab-token", "-", input="x")
-    assert r.exit_code == 4
+    assert r.exit_code == 1
     assert (
         "secretmanager.versions.add" in r.stderr
         and "roles/secretmanager.secretVersionAdder" in r.stderr

@@ -1,5 +1,5 @@
 """Permission denied: thothctl names the permission, the resource and a role that grants it,
-exits 4 (DESIGN.md: "4 no credentials or permission denied"), and leaves nothing half-applied:
+exits 1 (issue #8; exit 4 is for missing credentials), and leaves nothing half-applied:
 a command that needs several writes checks what it may do before its first write (where the API
 offers TestIamPermissions: Secret Manager secrets and the Cloud Run service; Cloud Scheduler has
 none for a location, so a denied CreateJob after the account and grant were made is finished by
@@ -73,7 +73,7 @@ def test_denied_permission_is_named_with_a_role_and_nothing_is_half_applied(
     project.denied.add(permission)
     result = cli(*args, input="new-value\n", env={"GITLAB_TOKEN": "t"})
     project.denied.clear()
-    assert result.exit_code == 4, result.output
+    assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
     assert errors, result.stderr
