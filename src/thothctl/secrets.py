@@ -586,6 +586,38 @@ def _newest_number(clients: Any, name: str) -> int:
     return max((int(v.name.rsplit("/", 1)[-1]) for v in found), default=0)
 
 
+def _settle_race(
+    clients: Any, name: str, value: SecretValue, before: int, result: AddResult
+) -> AddResult:
+    """Two writers (two people, a CI job and a person) adding the same value at once both pass
+    the "already holds this value" check. Secret Manager has no conditional add, so the race is
+    settled after the fact: of the identical versions added since ``before``, the lowest number
+    wins and the others are destroyed by the writer that added them."""
+    rivals = [
+        int(v.name.rsplit("/", 1)[-1])
+        for v in _list_versions(clients, name, "ENABLED")
+        if before < int(v.name.rsplit("/", 1)[-1]) < result.version
+    ]
+    for number in sorted(rivals):
+        try:
+            _, data = access(clients, name, str(number))
+        except (NotFoundError, OperationError):
+            continue
+        if data == value.data:
+            clients.secrets.destroy_secret_version(
+                request={"name": f"{secret_path(clients, name)}/versions/{result.version}"}
+            )
+            return AddResult(
+                name,
+                number,
+                False,
+                result.crc32c,
+                note=f"another writer added this value as version {number} at the same time; "
+                f"the duplicate version {result.version} was destroyed",
+            )
+    return result
+
+
 def add_version(
     clients: Any, name: str, value: SecretValue, *, skip_if_same: bool = True
 ) -> AddResult:
@@ -619,7 +651,8 @@ def add_version(
     for attempt in range(1, ADD_ATTEMPTS + 1):
         try:
             version = clients.secrets.add_secret_version(request=request)
-            return AddResult(name, int(version.name.rsplit("/", 1)[-1]), True, crc)
+            added = int(version.name.rsplit("/", 1)[-1])
+            return _settle_race(clients, name, value, before, AddResult(name, added, True, crc))
         except Exception as exc:
             if _code(exc) == "NOT_FOUND":
                 raise _not_found(name) from None
@@ -631,7 +664,9 @@ def add_version(
         except (NotFoundError, OperationError):
             number, data = 0, b""
         if number > before and crc32c(data) == crc and data == value.data:
-            return AddResult(name, number, True, crc, recovered=True)
+            return _settle_race(
+                clients, name, value, before, AddResult(name, number, True, crc, recovered=True)
+            )
         _backoff(attempt)
     raise AssertionError("unreachable")
 

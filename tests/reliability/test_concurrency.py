@@ -91,5 +91,51 @@ def test_two_inits_at_once_converge_without_duplicates(emulator, clients, tmp_pa
         assert code == 0, err
     snap = snapshot(clients)
     assert duplicates(snap) == []
-    assert len(snap["secrets"]["gitlab-token"]["versions"]) == 1
+    # both may have added version 1 at once: the race is settled, one value stays enabled and
+    # a simultaneous identical version, if any, is destroyed by the writer that added it
+    live = [v for v in snap["secrets"]["gitlab-token"]["versions"] if v[1] == "ENABLED"]
+    assert len(live) == 1
+    assert all(
+        state in ("ENABLED", "DESTROYED")
+        for _, state, _ in snap["secrets"]["gitlab-token"]["versions"]
+    )
     assert len(snap["jobs"]) == 2
+
+
+def test_two_writers_adding_the_same_value_at_once_leave_one_version(enabled_apis, clients):
+    """Both pass the 'already holds this value' check (slow reads make sure of it), both add;
+    the race is settled: the lowest version wins, the other writer destroys its duplicate."""
+    import threading
+
+    from thothctl import secrets
+    from thothctl.emulator.faults import FaultConfig
+
+    enable_all(enabled_apis)
+    secrets.create(clients, "gitlab-token")
+    secrets.versions(clients, "gitlab-token")  # warm the client up: both threads start even
+    enabled_apis.faults.set(FaultConfig(latency_ms=500, methods="ListSecretVersions"))
+    value = secrets.SecretValue(b"glpat-same-value-twice", "test")
+    results = []
+    barrier = threading.Barrier(2)
+
+    def writer():
+        barrier.wait()
+        results.append(secrets.add_version(clients, "gitlab-token", value))
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    enabled_apis.faults.clear()
+    adds = [c for c in enabled_apis.calls.snapshot() if c.method.endswith("/AddSecretVersion")]
+    assert len(adds) == 2, "both writers really added"
+    states = {
+        int(v.name.rsplit("/", 1)[-1]): v.state.name
+        for v in clients.secrets.list_secret_versions(
+            request={"parent": f"{P}/secrets/gitlab-token"}
+        )
+    }
+    assert states == {1: "ENABLED", 2: "DESTROYED"}
+    assert sorted((r.version, r.added) for r in results) == [(1, False), (1, True)]
+    assert "destroyed" in next(r.note for r in results if not r.added)
