@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -191,6 +193,24 @@ class Clients:
             else {k: v for k, v in kwargs.items() if k not in ("retry", "timeout", "metadata")}
         )
         self._tracer(f"{api}.{method}({shown})")
+
+    def creation_attempts(self, sleep: Callable[[float], None] = time.sleep) -> Iterator[bool]:
+        """The schedule for calls that create something, which are retried only after the caller
+        has checked whether the previous try took effect (ALREADY_EXISTS or a read-back).
+
+        Yields once per attempt, True on the last one; between attempts it sleeps like the retry
+        policy (exponential backoff from 0.1 s to 5 s, with jitter) until the retry deadline."""
+        deadline = time.monotonic() + retry_deadline(self.settings.environ)
+        delay = 0.1
+        while True:
+            remaining = deadline - time.monotonic()
+            last = remaining <= delay
+            yield last
+            if last:
+                return
+            self.stats.add(retries=1)
+            sleep(min(delay + random.uniform(0, delay), max(0.0, remaining)))
+            delay = min(delay * 2, 5.0)
 
     def polling(self, timeout: float = 600.0):
         """How often to poll a long-running operation."""

@@ -479,8 +479,7 @@ class ApplyResult:
 def create_job(clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any]) -> str:
     """CreateJob, never retried blindly: on ALREADY_EXISTS or a transient error, read back."""
     job_id = message["name"].rsplit("/", 1)[-1]
-    delay = 0.2
-    for attempt in range(1, 5):
+    for last in clients.creation_attempts():
         try:
             clients.scheduler.create_job(
                 request={"parent": parent(clients, config), "job": message}
@@ -495,10 +494,8 @@ def create_job(clients: Any, config: Any, message: dict[str, Any], desired: dict
                 if changes:
                     update_job(clients, message, changes)
                 return "create"
-            if attempt == 4:
+            if last:
                 raise
-            time.sleep(delay)
-            delay *= 2
     raise OperationError(f"could not create job {job_id}")
 
 

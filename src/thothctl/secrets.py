@@ -31,7 +31,6 @@ from thothctl.errors import NotFoundError, OperationError, UsageError
 MAX_PAYLOAD = 65536
 PAGE_SIZE = 25000  # the largest page ListSecrets / ListSecretVersions allow
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
-ADD_ATTEMPTS = 5
 STATES = ("ENABLED", "DISABLED", "DESTROYED")
 
 
@@ -554,7 +553,7 @@ def create(
         "secret": {"replication": replication, "labels": dict(labels or {})},
     }
     created = True
-    for attempt in range(1, ADD_ATTEMPTS + 1):
+    for attempt, last in enumerate(clients.creation_attempts(), 1):
         try:
             secret = clients.secrets.create_secret(request=request)
             break
@@ -564,9 +563,8 @@ def create(
                 secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
                 created = attempt > 1 and dict(secret.labels) == dict(labels or {})
                 break
-            if not _transient(exc) or attempt == ADD_ATTEMPTS:
+            if not _transient(exc) or last:
                 raise
-            _backoff(attempt)
     return created, _status_from(clients, name, None, secret, False)
 
 
@@ -648,7 +646,7 @@ def add_version(
         "parent": secret_path(clients, name),
         "payload": {"data": value.data, "data_crc32c": crc},
     }
-    for attempt in range(1, ADD_ATTEMPTS + 1):
+    for last in clients.creation_attempts():
         try:
             version = clients.secrets.add_secret_version(request=request)
             added = int(version.name.rsplit("/", 1)[-1])
@@ -656,7 +654,7 @@ def add_version(
         except Exception as exc:
             if _code(exc) == "NOT_FOUND":
                 raise _not_found(name) from None
-            if not _transient(exc) or attempt == ADD_ATTEMPTS:
+            if not _transient(exc) or last:
                 raise
         # Did the failed try take effect? Read the newest version back before trying again.
         try:
@@ -667,7 +665,6 @@ def add_version(
             return _settle_race(
                 clients, name, value, before, AddResult(name, number, True, crc, recovered=True)
             )
-        _backoff(attempt)
     raise AssertionError("unreachable")
 
 

@@ -8,7 +8,6 @@ account is read back. The invoker grant is ``roles/run.invoker`` on the Cloud Ru
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,6 @@ from thothctl.clients import is_transient
 from thothctl.errors import OperationError, grpc_code_name
 
 INVOKER_ROLE = "roles/run.invoker"
-CREATE_ATTEMPTS = 4
 
 
 @dataclass
@@ -81,8 +79,7 @@ def ensure_account(
         "account_id": account_id,
         "service_account": {"display_name": display_name, "description": description},
     }
-    delay = 0.2
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
+    for last in clients.creation_attempts():
         try:
             clients.iam.create_service_account(request=request)
             return AccountResult(email, created=True, exists=True)
@@ -90,13 +87,11 @@ def ensure_account(
             code = grpc_code_name(exc)
             if code == "ALREADY_EXISTS":
                 return AccountResult(email, created=False, exists=True)
-            if not is_transient(exc) or attempt == CREATE_ATTEMPTS:
+            if not is_transient(exc) or last:
                 raise
             # The first try may have taken effect: read back before trying again.
             if get_account(clients, email) is not None:
                 return AccountResult(email, created=True, exists=True)
-            time.sleep(delay)
-            delay *= 2
     raise OperationError(f"could not create service account {email}")
 
 
