@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Generate the command reference (docs/commands.md) from the thothctl app itself.
+"""Generate the command reference (docs/commands.md, and the README's command and configuration
+reference tables) from the thothctl app itself.
 
-    python scripts/gen_docs.py            # (re)write docs/commands.md
-    python scripts/gen_docs.py --check    # exit 1 if the checked-in file is stale
+    python scripts/gen_docs.py            # (re)write docs/commands.md and the README blocks
+    python scripts/gen_docs.py --check    # exit 1 if any of them is stale
 
 Every command gets its usage line, summary, description, examples, arguments and options, in the
 order and groups of ``thothctl --help``. A test fails when the file is stale.
@@ -17,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import apptree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "commands.md"
+README = ROOT / "README.md"
+BLOCKS = ("commands", "config")
 TYPE_NAMES = {
     "STR": "TEXT",
     "LIST[STR]": "TEXT",
@@ -204,24 +208,104 @@ def generate() -> str:
     return render(apptree.command_tree())
 
 
+def _leaves(node: dict[str, Any]):
+    for child in node["commands"]:
+        if child["commands"]:
+            yield from _leaves(child)
+        else:
+            yield child
+
+
+def readme_commands(tree: dict[str, Any]) -> str:
+    """Every command: its usage and summary, linked to its full entry in docs/commands.md."""
+    out = ["| Command | Summary |", "| --- | --- |"]
+    for leaf in _leaves(tree):
+        out.append(
+            f"| [`{usage(leaf).replace(' [OPTIONS]', '')}`](docs/commands.md#{anchor(leaf)}) "
+            f"| {cell(leaf['summary'])} |"
+        )
+    return "\n".join(out)
+
+
+def _default(value: Any) -> str:
+    import json
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return code_cell(value)
+    return code_cell(json.dumps(value))
+
+
+def readme_config() -> str:
+    """Every key of thothctl.toml with its default and meaning, from thothctl.config."""
+    from thothctl import config
+
+    d = config.DEFAULTS
+    out = ["| Key | Default | Meaning |", "| --- | --- | --- |"]
+    for key, doc in config.TOP_DOCS.items():
+        out.append(f"| `{key}` | {_default(d.get(key))} | {cell(doc)} |")
+    secret = d["secrets"]["gitlab-token"]
+    for key in config.SECRET_KEYS:
+        default = secret.get(key, "")
+        out.append(
+            f"| `[secrets.NAME] {key}` | {_default(default)} | {cell(config.SECRET_DOCS[key])} |"
+        )
+    job = d["jobs"]["daily-sync"]
+    for key in config.JOB_KEYS:
+        out.append(
+            f"| `[jobs.NAME] {key}` | {_default(job.get(key))} | {cell(config.JOB_DOCS[key])} |"
+        )
+    out.append("| `[env.NAME]` | | any of the keys above, for `--env NAME` |")
+    out.append("")
+    out.append(
+        "Secret defaults shown are `gitlab-token`'s and job defaults `daily-sync`'s; "
+        "the other built-in secrets and jobs are described above."
+    )
+    return "\n".join(out)
+
+
+def render_readme(text: str, tree: dict[str, Any]) -> str:
+    blocks = {"commands": readme_commands(tree), "config": readme_config()}
+    for name in BLOCKS:
+        begin = f"<!-- BEGIN GENERATED {name}: scripts/gen_docs.py -->"
+        end = f"<!-- END GENERATED {name} -->"
+        start, stop = text.index(begin) + len(begin), text.index(end)
+        text = text[:start] + "\n" + blocks[name] + "\n" + text[stop:]
+    return text
+
+
+def generate_readme() -> str:
+    return render_readme(README.read_text(), apptree.command_tree())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.add_argument("--out", type=Path, default=OUT, help="output file")
     args = parser.parse_args(argv)
     text = generate()
+    readme = generate_readme()
     if args.check:
-        if not args.out.is_file() or args.out.read_text() != text:
+        stale = [
+            str(path)
+            for path, want in ((args.out, text), (README, readme))
+            if not path.is_file() or path.read_text() != want
+        ]
+        if stale:
             print(
-                f"{args.out} is stale; run `python scripts/gen_docs.py` and commit the result",
+                f"{', '.join(stale)} stale; run `python scripts/gen_docs.py` and commit the result",
                 file=sys.stderr,
             )
             return 1
-        print(f"{args.out} is current")
+        print(f"{args.out} and the README's generated sections are current")
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    print(f"wrote {args.out}")
+    README.write_text(readme)
+    print(f"wrote {args.out} and the README's generated sections")
     return 0
 
 

@@ -123,3 +123,16 @@ def test_root_help_groups_commands_for_a_newcomer(cli):
     assert all(p > 0 for p in positions), r.stdout
     assert positions == sorted(positions)
     assert "__complete" not in r.stdout
+
+
+def test_readme_reference_sections_are_current(gen_docs):
+    readme = (REPO / "README.md").read_text()
+    assert readme == gen_docs.generate_readme(), (
+        "the README's generated command/configuration reference is stale: run "
+        "`python scripts/gen_docs.py`"
+    )
+    for key in ("schedule", "attempt_deadline", "runtime_service_account", "aliases"):
+        assert (
+            key
+            in readme.split("### Configuration reference", 1)[1].split("## Global options", 1)[0]
+        )

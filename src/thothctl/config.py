@@ -621,22 +621,41 @@ def _toml_value(value: Any) -> str:
     raise TypeError(type(value))
 
 
+# What each key means: the comments of `config init` and the README's configuration reference.
+TOP_DOCS = {
+    "project": "Google Cloud project id (else $THOTHCTL_PROJECT, $CLOUDSDK_CORE_PROJECT, gcloud config, ADC)",
+    "region": "region of the Cloud Run service",
+    "service": "the existing Cloud Run service the jobs call (thothctl never deploys it)",
+    "apis": "APIs `apis enable` and `init` turn on (short or full names)",
+    "runtime_service_account": "account the service runs as: gets secretAccessor on each secret (an id or an email)",
+    "scheduler_service_account": "account Cloud Scheduler signs OIDC tokens as: gets run.invoker on the service only",
+}
 _SECRET_COMMENTS = {
     "env": "environment variable: CI input for `secrets set --no-input`, and what `exec` sets",
     "description": "shown as the prompt",
     "required": "init fails without it (false: may be skipped)",
     "default": "offered at the prompt, used by init when the env var is unset",
     "format": "text | json (json is validated before upload)",
+    "aliases": "version aliases `secrets rotate` moves: the first to the new version, the second to the previous",
 }
 _JOB_COMMENTS = {
     "id": "Cloud Scheduler job id",
+    "description": "the job's description in Cloud Scheduler",
     "schedule": "unix cron, 5 fields",
     "time_zone": "IANA time zone",
     "path": "appended to the Cloud Run service URL",
+    "method": "POST, PUT or PATCH to send a body; also GET, HEAD, DELETE, OPTIONS",
+    "body": "request body (sent as is)",
+    "headers": "extra request headers",
     "attempt_deadline": "15s .. 30m",
     "retry_count": "0 .. 5",
+    "min_backoff": "first retry delay",
+    "max_backoff": "longest retry delay",
+    "max_doublings": "times the delay doubles before growing linearly",
     "max_retry_duration": "0s = unlimited",
 }
+SECRET_DOCS = _SECRET_COMMENTS
+JOB_DOCS = _JOB_COMMENTS
 
 
 def render_template(project: str | None = None) -> str:
