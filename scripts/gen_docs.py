@@ -277,21 +277,22 @@ def render_readme(text: str, tree: dict[str, Any]) -> str:
     return text
 
 
-def generate_readme() -> str:
-    return render_readme(README.read_text(), apptree.command_tree())
+def generate_readme(path: Path = README) -> str:
+    return render_readme(path.read_text(), apptree.command_tree())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.add_argument("--out", type=Path, default=OUT, help="output file")
+    parser.add_argument("--readme", type=Path, default=README, help="README whose blocks to fill")
     args = parser.parse_args(argv)
     text = generate()
-    readme = generate_readme()
+    readme = generate_readme(args.readme)
     if args.check:
         stale = [
             str(path)
-            for path, want in ((args.out, text), (README, readme))
+            for path, want in ((args.out, text), (args.readme, readme))
             if not path.is_file() or path.read_text() != want
         ]
         if stale:
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    README.write_text(readme)
+    args.readme.write_text(readme)
     print(f"wrote {args.out} and the README's generated sections")
     return 0
 

@@ -44,8 +44,11 @@ def test_check_fails_when_a_command_changes_without_regenerating(gen_docs, tmp_p
     from thothctl.cli import app
 
     out = tmp_path / "commands.md"
-    assert gen_docs.main(["--out", str(out)]) == 0
-    assert gen_docs.main(["--check", "--out", str(out)]) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text((REPO / "README.md").read_text())
+    files = ["--out", str(out), "--readme", str(readme)]
+    assert gen_docs.main(files) == 0
+    assert gen_docs.main(["--check", *files]) == 0
 
     def frobnicate() -> None:
         """Frobnicate the widgets.
@@ -55,7 +58,7 @@ def test_check_fails_when_a_command_changes_without_regenerating(gen_docs, tmp_p
 
     monkeypatch.setattr(app, "registered_commands", [*app.registered_commands])
     app.command("frobnicate", rich_help_panel="Setup")(frobnicate)
-    assert gen_docs.main(["--check", "--out", str(out)]) == 1
+    assert gen_docs.main(["--check", *files]) == 1
     assert "## `thothctl frobnicate`" in gen_docs.generate()
 
 
