@@ -120,3 +120,12 @@ def test_version_and_help(cli):
     assert result.exit_code == 0
     for group in ("config", "apis", "secrets", "jobs", "logs", "emulator"):
         assert group in result.stdout
+
+
+def test_bare_thothctl_shows_help_and_a_group_without_command_is_usage(cli):
+    bare = cli()
+    assert bare.exit_code == 0
+    assert "Usage: thothctl" in bare.stdout and "error" not in bare.stderr
+    group = cli("secrets")
+    assert group.exit_code == 2
+    assert "Usage: thothctl secrets" in group.stdout and "error" not in group.stderr
