@@ -31,7 +31,14 @@ def test_the_canary_never_leaks(cli, enabled_apis, clients, tmp_path):
     enabled_apis.faults.set(FaultConfig(lost_rate=0.5, seed=4, methods="AddSecretVersion"))
     assert run("-v", "secrets", "rotate", "gitlab-token", "-", input=CANARY + "-3\n").exit_code == 0
     enabled_apis.faults.set(FaultConfig(fail_rate=1.0, methods="AddSecretVersion"))
-    assert run("-v", "secrets", "set", "gitlab-token", "-", input=CANARY + "-4\n").exit_code == 1
+    # every try fails: retried until the (shortened) retry deadline, then one error line
+    failing = {"THOTHCTL_RETRY_DEADLINE": "2"}
+    assert (
+        run(
+            "-v", "secrets", "set", "gitlab-token", "-", input=CANARY + "-4\n", env=failing
+        ).exit_code
+        == 1
+    )
     enabled_apis.faults.clear()
     # errors that are about the value itself
     run("secrets", "set", "google-application-credentials", "-", input='{"k": "' + CANARY)
