@@ -72,7 +72,7 @@ def run_init(address: str, home: str) -> float:
         **os.environ,
         "NO_GCE_CHECK": "true",
         "THOTHCTL_EMULATOR_HOST": address,
-        "GITLAB_TOKEN": "glpat-benchmark-not-a-secret",
+        "GITLAB_TOKEN": "benchmark-placeholder-token",
         "HOME": home,
     }
     start = time.perf_counter()
