@@ -265,6 +265,11 @@ class Output:
     def warn(self, message: str) -> None:
         self._diag("warning: ", message, "yellow")
 
+    def interrupted(self) -> None:
+        """Ctrl-C: a fresh line, so the shell prompt does not land after a half-typed one."""
+        self.stderr.write("\ninterrupted\n")
+        self.stderr.flush()
+
     def verbose(self, message: str) -> None:
         if self.verbose_enabled:
             self._diag("· ", message, "dim")

@@ -143,8 +143,7 @@ def test_optional_credentials_are_created_only_when_given(cli, emulator, clients
     )
     assert result.exit_code == 0, result.output
     assert json.loads(
-        versions
-        and clients.secrets.access_secret_version(
+        clients.secrets.access_secret_version(
             request={"name": f"{P}/secrets/google-application-credentials/versions/latest"}
         ).payload.data
     ) == json.loads(creds)

@@ -113,13 +113,13 @@ def run_guarded(fn) -> int:
     try:
         rv = fn()
         if rv == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent Exit(130)
-            sys.stderr.write("\ninterrupted\n")
+            _stderr_output().interrupted()
         return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
     except _click.exceptions.NoArgsIsHelpError as exc:
         # A group called without its command: the help was shown (rich prints it while
         # formatting). Bare `thothctl` asked for nothing else: 0; `thothctl secrets`: usage, 2.
         if exc.format_message().strip():
-            sys.stdout.write(exc.format_message() + "\n")
+            _stderr_output().line(exc.format_message())
         return 0 if exc.ctx is None or exc.ctx.parent is None else EXIT_USAGE
     except _click.exceptions.ClickException as exc:
         msg = exc.format_message()
@@ -131,7 +131,7 @@ def run_guarded(fn) -> int:
         _stderr_output().error(exc)
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        sys.stderr.write("\ninterrupted\n")
+        _stderr_output().interrupted()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 1
