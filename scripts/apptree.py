@@ -157,11 +157,12 @@ def command_tree() -> dict[str, Any]:
     """Walk the real app (``thothctl.cli.app``) into plain data."""
     from typer.main import get_command
 
-    from thothctl.cli import GLOBAL_OPTIONS, app
+    from thothctl.cli import app
+    from thothctl.cli.guard import global_options
 
     root = get_command(app)
     ctx = root.make_context(PROG, [], resilient_parsing=True)
-    return _node(root, ctx, [], set(GLOBAL_OPTIONS))
+    return _node(root, ctx, [], set(global_options(root)))
 
 
 def walk(node: dict[str, Any]):

@@ -7,14 +7,13 @@ policy for every call. All google.* imports happen here, lazily, so ``--help`` s
 Library code receives a :class:`Clients` bundle and calls e.g. ``clients.secrets.get_secret(...)``:
 each client is wrapped so that every call gets the retry policy and a timeout, except calls that
 create something (they are retried by the library only after checking whether the first try took
-effect, see DESIGN.md) and calls that must not be repeated blindly (RunJob).
+effect, see :mod:`thothctl.retry`) and calls that must not be repeated blindly (RunJob).
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,10 +21,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from thothctl.errors import AuthError, UsageError
+from thothctl import retry
+from thothctl.errors import AuthError
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-TRANSPORTS = ("grpc", "rest")
 
 # Our API keys -> (gcloud endpoint override suffix, default host)
 APIS: dict[str, tuple[str, str]] = {
@@ -79,42 +78,6 @@ class CallStats:
         with self.lock:
             self.calls += calls
             self.retries += retries
-
-
-def retry_deadline(environ: Mapping[str, str]) -> float:
-    raw = environ.get("THOTHCTL_RETRY_DEADLINE", "60")
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise UsageError(
-            f"THOTHCTL_RETRY_DEADLINE={raw!r} is not a number of seconds (e.g. 60)"
-        ) from None
-
-
-def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = None):
-    """The one retry policy: exponential backoff with jitter on transient errors, bounded."""
-    from google.api_core import exceptions as gexc
-    from google.api_core import retry as gretry
-
-    return gretry.Retry(
-        predicate=gretry.if_exception_type(
-            gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.TooManyRequests
-        ),
-        initial=0.1,
-        maximum=5.0,
-        multiplier=2.0,
-        timeout=deadline,
-        on_error=on_error,
-    )
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether an exception is one the retry policy retries."""
-    return getattr(getattr(exc, "grpc_status_code", None), "name", "") in (
-        "UNAVAILABLE",
-        "DEADLINE_EXCEEDED",
-        "RESOURCE_EXHAUSTED",
-    )
 
 
 class _RetryingClient:
@@ -176,7 +139,7 @@ class Clients:
     # --- policy ----------------------------------------------------------------------------
     @cached_property
     def retry(self):
-        return make_retry(retry_deadline(self.settings.environ), self._on_retry)
+        return retry.make_retry(retry.retry_deadline(self.settings.environ), self._on_retry)
 
     def _on_retry(self, exc: Exception) -> None:
         self.stats.add(retries=1)
@@ -195,22 +158,14 @@ class Clients:
         self._tracer(f"{api}.{method}({shown})")
 
     def creation_attempts(self, sleep: Callable[[float], None] = time.sleep) -> Iterator[bool]:
-        """The schedule for calls that create something, which are retried only after the caller
-        has checked whether the previous try took effect (ALREADY_EXISTS or a read-back).
-
-        Yields once per attempt, True on the last one; between attempts it sleeps like the retry
-        policy (exponential backoff from 0.1 s to 5 s, with jitter) until the retry deadline."""
-        deadline = time.monotonic() + retry_deadline(self.settings.environ)
-        delay = 0.1
-        while True:
-            remaining = deadline - time.monotonic()
-            last = remaining <= delay
-            yield last
-            if last:
-                return
-            self.stats.add(retries=1)
-            sleep(min(delay + random.uniform(0, delay), max(0.0, remaining)))
-            delay = min(delay * 2, 5.0)
+        """The schedule for calls that create something (see :func:`thothctl.retry.attempts`):
+        retried only after the caller checked whether the previous try took effect, until the
+        retry deadline. Yields once per attempt, True on the last one."""
+        return retry.attempts(
+            deadline=retry.retry_deadline(self.settings.environ),
+            sleep=sleep,
+            on_retry=lambda: self.stats.add(retries=1),
+        )
 
     def polling(self, timeout: float = 600.0):
         """How often to poll a long-running operation."""
@@ -239,10 +194,6 @@ class Clients:
                     )
             return self._embedded.address
         return None
-
-    @property
-    def embedded(self):
-        return self._embedded
 
     def channel(self):
         with self._lock:

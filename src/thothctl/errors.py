@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Exit codes (see DESIGN.md, "Conventions").
+# Exit codes (docs/architecture.md, "Errors and exit codes").
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -29,6 +29,15 @@ class ThothError(Exception):
         self.hint = hint
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class Cancelled(ThothError):
+    """The user answered "no" at a confirmation: nothing was changed."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str = "cancelled; nothing was changed", hint: str | None = None):
+        super().__init__(message, hint)
 
 
 class UsageError(ThothError):
@@ -57,7 +66,7 @@ class AuthError(ThothError):
 class PermissionDeniedError(ThothError):
     """The caller lacks a permission: names it, the resource and a role that grants it.
 
-    Exit 1, as issue #8 specifies (DESIGN.md's table said 4; 4 stays for missing credentials)."""
+    Exit 1: an operation failed. Exit 4 is kept for missing or rejected credentials."""
 
     exit_code = EXIT_FAILED
 
@@ -132,9 +141,17 @@ def is_google_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("google.api_core") and hasattr(exc, "grpc_status_code")
 
 
+def code_of(exc: BaseException) -> str:
+    """The gRPC status code name a Google error carries (``"NOT_FOUND"``), or ``""``.
+
+    The one place that reads a status code: over gRPC and REST alike, google-api-core exceptions
+    carry ``grpc_status_code``."""
+    return getattr(getattr(exc, "grpc_status_code", None), "name", None) or ""
+
+
 def grpc_code_name(exc: BaseException) -> str:
-    code = getattr(exc, "grpc_status_code", None)
-    return getattr(code, "name", None) or type(exc).__name__
+    """Like :func:`code_of`, falling back to the exception's class name (for messages)."""
+    return code_of(exc) or type(exc).__name__
 
 
 def translate_google_error(exc: BaseException, action: str | None = None) -> ThothError:
@@ -187,3 +204,27 @@ def translate_google_error(exc: BaseException, action: str | None = None) -> Tho
     if code == "INVALID_ARGUMENT":
         return OperationError(f"{prefix}the API rejected the request: {message}")
     return OperationError(f"{prefix}{code}: {message}")
+
+
+# --- the one translation of any exception --------------------------------------------------
+
+
+def describe(exc: BaseException) -> tuple[int, str, str | None]:
+    """Turn any expected exception into (exit code, one line, hint).
+
+    ThothError subclasses carry their own; Google errors go through
+    :func:`translate_google_error`; click/typer usage errors (duck-typed: this module does not
+    import the CLI framework) are usage. Anything else is unexpected: it is re-raised by the caller
+    so the traceback is not hidden.
+    """
+    if isinstance(exc, ThothError):
+        return exc.exit_code, exc.message, exc.hint
+    if is_google_error(exc):
+        err = translate_google_error(exc)
+        return err.exit_code, err.message, err.hint
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        ctx = getattr(exc, "ctx", None)
+        path = getattr(ctx, "command_path", None) or "thothctl"
+        code = getattr(exc, "exit_code", None) or EXIT_USAGE
+        return code, exc.format_message(), f"see `{path} --help`"
+    raise TypeError(f"not an expected error: {type(exc).__name__}")

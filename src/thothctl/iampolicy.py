@@ -8,12 +8,12 @@ Existing bindings are never dropped: mutations only add or remove one member of 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from thothctl import retry
 from thothctl.errors import OperationError
 
 MAX_ATTEMPTS = 10
@@ -72,10 +72,6 @@ def remove_member(policy: Any, role: str, member: str) -> bool:
     return changed
 
 
-def _code(exc: BaseException) -> str:
-    return getattr(getattr(exc, "grpc_status_code", None), "name", "")
-
-
 def modify(
     get: Callable[[], Any],
     set_: Callable[[Any], Any],
@@ -86,8 +82,8 @@ def modify(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PolicyChange:
     """Read-modify-write a policy with its etag, retrying on concurrent changes."""
-    delay = 0.05
-    for attempt in range(1, attempts + 1):
+    schedule = retry.attempts(tries=attempts, initial=0.05, maximum=2.0, sleep=sleep)
+    for attempt, last in enumerate(schedule, 1):
         policy = get()
         if policy.version < 1:
             policy.version = 1
@@ -97,13 +93,11 @@ def modify(
             written = set_(policy)
             return PolicyChange(True, attempt, written)
         except Exception as exc:
-            if _code(exc) not in ("ABORTED", "FAILED_PRECONDITION") or attempt == attempts:
-                if _code(exc) in ("ABORTED", "FAILED_PRECONDITION"):
-                    raise OperationError(
-                        f"the IAM policy of {resource} kept changing under us ({attempts} tries)",
-                        hint="someone else is editing it; try again in a moment",
-                    ) from None
+            if not retry.is_conflict(exc):
                 raise
-        sleep(delay + random.uniform(0, delay))
-        delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
+            if last:
+                raise OperationError(
+                    f"the IAM policy of {resource} kept changing under us ({attempts} tries)",
+                    hint="someone else is editing it; try again in a moment",
+                ) from None
+    raise AssertionError("unreachable")  # attempts() always yields a last try

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from thothctl import cloudrun, serviceaccounts, validate
-from thothctl.clients import is_transient
 from thothctl.errors import NotFoundError, OperationError, UsageError, grpc_code_name
+from thothctl.retry import is_transient
 
 # gRPC code numbers used in Job.status
 _CODE_NAMES = {

@@ -17,16 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from thothctl import iampolicy
+from thothctl import iampolicy, retry
 from thothctl.config import Config, SecretSpec
-from thothctl.errors import NotFoundError, OperationError, UsageError
+from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
 
 MAX_PAYLOAD = 65536
 PAGE_SIZE = 25000  # the largest page ListSecrets / ListSecretVersions allow
@@ -363,10 +361,6 @@ def secret_path(clients: Any, name: str) -> str:
     return f"projects/{clients.project}/secrets/{name}"
 
 
-def _code(exc: BaseException) -> str:
-    return getattr(getattr(exc, "grpc_status_code", None), "name", "")
-
-
 def _not_found(name: str) -> NotFoundError:
     return NotFoundError(
         f"secret {name} does not exist in this project",
@@ -458,7 +452,7 @@ def describe(clients: Any, config: Config, name: str) -> SecretStatus:
     try:
         secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
     except Exception as exc:
-        if _code(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             if name in config.secrets:
                 return _status_from(clients, name, config.secrets[name], None, False)
             raise _not_found(name) from None
@@ -471,7 +465,7 @@ def versions(clients: Any, name: str, state: str | None = None) -> list[VersionI
         secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
         found = _list_versions(clients, name, state)
     except Exception as exc:
-        if _code(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             raise _not_found(name) from None
         raise
     aliases = dict(secret.version_aliases)
@@ -496,7 +490,7 @@ def access(clients: Any, name: str, version: str = "latest") -> tuple[int, bytes
             request={"name": f"{secret_path(clients, name)}/versions/{version}"}
         )
     except Exception as exc:
-        code, msg = _code(exc), getattr(exc, "message", "") or str(exc)
+        code, msg = code_of(exc), getattr(exc, "message", "") or str(exc)
         if code == "NOT_FOUND":
             if "no versions" in msg:
                 raise NotFoundError(
@@ -558,7 +552,7 @@ def create(
             secret = clients.secrets.create_secret(request=request)
             break
         except Exception as exc:
-            if _code(exc) == "ALREADY_EXISTS":
+            if code_of(exc) == "ALREADY_EXISTS":
                 # Either it existed before, or our earlier try took effect: read it back.
                 secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
                 created = attempt > 1 and dict(secret.labels) == dict(labels or {})
@@ -569,14 +563,7 @@ def create(
 
 
 def _transient(exc: BaseException) -> bool:
-    from thothctl.clients import is_transient
-
-    return is_transient(exc)
-
-
-def _backoff(attempt: int, sleep: Callable[[float], None] = time.sleep) -> None:
-    delay = min(0.1 * 2 ** (attempt - 1), 2.0)
-    sleep(delay + random.uniform(0, delay / 2))
+    return retry.is_transient(exc)
 
 
 def _newest_number(clients: Any, name: str) -> int:
@@ -639,7 +626,7 @@ def add_version(
                     note=f"version {current[0]} already holds this value",
                 )
     except Exception as exc:
-        if _code(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             raise _not_found(name) from None
         raise
     request = {
@@ -652,7 +639,7 @@ def add_version(
             added = int(version.name.rsplit("/", 1)[-1])
             return _settle_race(clients, name, value, before, AddResult(name, added, True, crc))
         except Exception as exc:
-            if _code(exc) == "NOT_FOUND":
+            if code_of(exc) == "NOT_FOUND":
                 raise _not_found(name) from None
             if not _transient(exc) or last:
                 raise
@@ -678,7 +665,7 @@ def set_state(clients: Any, name: str, version: str, action: str) -> VersionInfo
     try:
         v = method(request={"name": f"{secret_path(clients, name)}/versions/{version}"})
     except Exception as exc:
-        code, msg = _code(exc), getattr(exc, "message", "") or str(exc)
+        code, msg = code_of(exc), getattr(exc, "message", "") or str(exc)
         if code == "NOT_FOUND":
             if "Secret [" in msg and "Version" not in msg:
                 raise _not_found(name) from None
@@ -696,7 +683,7 @@ def delete(clients: Any, name: str) -> None:
     try:
         clients.secrets.delete_secret(request={"name": secret_path(clients, name)})
     except Exception as exc:
-        if _code(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             raise _not_found(name) from None
         raise
 
@@ -713,7 +700,7 @@ def _modify_policy(
             resource=f"secret {name}",
         )
     except Exception as exc:
-        if _code(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             raise _not_found(name) from None
         raise
 
@@ -731,7 +718,7 @@ def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
             request={"resource": resource, "permissions": permissions}
         )
     except Exception as exc:
-        if _code(exc) in ("NOT_FOUND", "PERMISSION_DENIED", "UNIMPLEMENTED"):
+        if code_of(exc) in ("NOT_FOUND", "PERMISSION_DENIED", "UNIMPLEMENTED"):
             return
         raise
     granted = set(response.permissions)
@@ -785,7 +772,7 @@ def pinned_versions(clients: Any, config: Config, name: str) -> set[int]:
     try:
         service = clients.run.get_service(request={"name": service_path(clients, config)})
     except Exception as exc:
-        if _code(exc) in ("NOT_FOUND", "PERMISSION_DENIED"):
+        if code_of(exc) in ("NOT_FOUND", "PERMISSION_DENIED"):
             return set()
         raise
     return {int(ref.version) for _, ref in _secret_refs(service, name) if ref.version.isdigit()}
@@ -803,11 +790,11 @@ def update_service(
     Run resolves env-var secrets only when an instance starts. Idempotent."""
     path = service_path(clients, config)
     result = ServiceUpdate(service=path)
-    for attempt in range(1, attempts + 1):
+    for last in retry.attempts(tries=attempts, maximum=2.0):
         try:
             service = clients.run.get_service(request={"name": path})
         except Exception as exc:
-            if _code(exc) == "NOT_FOUND":
+            if code_of(exc) == "NOT_FOUND":
                 raise NotFoundError(
                     f"Cloud Run service {config.service} does not exist in {config.region}",
                     hint="check `service` and `region` in thothctl.toml, or drop --update-service",
@@ -837,9 +824,8 @@ def update_service(
             operation = clients.run.update_service(request={"service": service})
             updated = clients.wait(operation)
         except Exception as exc:
-            if _code(exc) in ("ABORTED", "FAILED_PRECONDITION") and attempt < attempts:
-                _backoff(attempt)  # someone deployed in between: read again
-                continue
+            if retry.is_conflict(exc) and not last:
+                continue  # someone deployed in between: read again
             raise
         result.updated = True
         result.pinned, result.refreshed = pinned, refreshed

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from thothctl import iampolicy
-from thothctl.clients import is_transient
 from thothctl.errors import OperationError, grpc_code_name
+from thothctl.retry import is_transient
 
 INVOKER_ROLE = "roles/run.invoker"
 

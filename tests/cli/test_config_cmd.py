@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from thothctl.cli import hoist_global_options
+from thothctl.cli.guard import global_options
+from thothctl.cli.guard import hoist_global_options as _hoist
 
 
 def test_config_init_writes_a_commented_file_and_refuses_to_overwrite(cli, tmp_path):
@@ -129,3 +130,22 @@ def test_bare_thothctl_shows_help_and_a_group_without_command_is_usage(cli):
     group = cli("secrets")
     assert group.exit_code == 2
     assert "Usage: thothctl secrets" in group.stdout and "error" not in group.stderr
+
+
+def hoist_global_options(args):
+    from typer.main import get_command
+
+    from thothctl.cli import app
+
+    return _hoist(args, global_options(get_command(app)))
+
+
+def test_global_options_are_derived_from_the_root_command():
+    from typer.main import get_command
+
+    from thothctl.cli import app
+
+    options = global_options(get_command(app))
+    assert options["--project"] is True and options["-p"] is True
+    assert options["--emulator"] is False and options["--yes"] is False
+    assert "--version" not in options  # eager: handled before hoisting matters

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from thothctl.cli import exec_cmd
+from thothctl.cli import exec as exec_cmd
 
 CANARY = "CANARY-7f3a9c-do-not-leak"
 SA = "serviceAccount:thoth-mcp-sa@thoth-local.iam.gserviceaccount.com"

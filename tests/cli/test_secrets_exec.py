@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from thothctl.cli import exec_cmd
+from thothctl.cli import exec as exec_cmd
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from thothctl import validate
-from thothctl.cli import get_ctx
 from thothctl.cli.complete import complete_api_name
+from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
 

@@ -17,6 +17,8 @@ from thothctl.errors import UsageError
 from thothctl.output import Output
 
 if TYPE_CHECKING:
+    import typer
+
     from thothctl.config import Config
 
 
@@ -131,3 +133,8 @@ class AppContext:
         if self._clients is not None:
             self._clients.close()
             self._clients = None
+
+
+def get_ctx(ctx: typer.Context) -> AppContext:
+    """The invocation's AppContext, set by the root callback (``thothctl.cli.root``)."""
+    return ctx.find_root().obj

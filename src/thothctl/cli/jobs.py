@@ -7,8 +7,8 @@ from typing import Any
 import typer
 
 from thothctl import validate
-from thothctl.cli import get_ctx
 from thothctl.cli.complete import complete_job_name
+from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import iso, relative_time

@@ -7,8 +7,8 @@ from enum import StrEnum
 
 import typer
 
-from thothctl.cli import get_ctx
 from thothctl.cli.complete import complete_job_name
+from thothctl.cli.context import get_ctx
 from thothctl.lazy import lazy
 from thothctl.output import iso
 

@@ -12,8 +12,8 @@ from enum import StrEnum
 import typer
 
 from thothctl import validate
-from thothctl.cli import get_ctx
 from thothctl.cli.complete import complete_secret_name
+from thothctl.cli.context import get_ctx
 from thothctl.errors import ThothError, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import relative_time

@@ -7,7 +7,7 @@ import signal
 
 import typer
 
-from thothctl.cli import get_ctx
+from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 
 app = typer.Typer(

@@ -6,7 +6,7 @@ import threading
 
 import typer
 
-from thothctl.cli import get_ctx
+from thothctl.cli.context import get_ctx
 from thothctl.errors import ThothError, UsageError, is_google_error, translate_google_error
 from thothctl.lazy import lazy
 

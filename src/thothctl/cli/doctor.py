@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from thothctl.cli import get_ctx
+from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
 

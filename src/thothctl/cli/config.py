@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from thothctl.cli import get_ctx
+from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
 
