@@ -34,6 +34,18 @@ for _var in list(os.environ):
 for _var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "COLUMNS", "NO_COLOR"):
     os.environ.pop(_var, None)
 
+_SLOW_DIRS = ("reliability",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The reliability suite (faults, races, kills, load) is the slow lane: `-m "not slow"` skips
+    it, and any test marked slow by hand joins it."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if any(d in parts for d in _SLOW_DIRS):
+            item.add_marker(pytest.mark.slow)
+
+
 THOTH_APIS = (
     "secretmanager.googleapis.com",
     "cloudscheduler.googleapis.com",

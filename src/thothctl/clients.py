@@ -80,6 +80,21 @@ class CallStats:
             self.retries += retries
 
 
+def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = None):
+    """The one retry policy for RPCs: :func:`thothctl.retry.is_transient` errors are retried with
+    exponential backoff and jitter (0.1 s doubling to 5 s), for at most ``deadline`` seconds."""
+    from google.api_core import retry as gretry
+
+    return gretry.Retry(
+        predicate=retry.is_transient,
+        initial=0.1,
+        maximum=5.0,
+        multiplier=2.0,
+        timeout=deadline,
+        on_error=on_error,
+    )
+
+
 class _RetryingClient:
     """Wraps a GAPIC client: every RPC method gets the retry policy and a timeout."""
 
@@ -139,7 +154,7 @@ class Clients:
     # --- policy ----------------------------------------------------------------------------
     @cached_property
     def retry(self):
-        return retry.make_retry(retry.retry_deadline(self.settings.environ), self._on_retry)
+        return make_retry(retry.retry_deadline(self.settings.environ), self._on_retry)
 
     def _on_retry(self, exc: Exception) -> None:
         self.stats.add(retries=1)

@@ -18,8 +18,6 @@ from typing import IO, Any
 
 from thothctl.errors import ThothError, UsageError
 
-OUTPUT_FORMATS = ("table", "json")
-
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
@@ -324,11 +322,6 @@ class Output:
                 return first
             self.warn("the two values differ; try again")
         raise UsageError("the values typed did not match three times", hint="nothing was changed")
-
-    def prompt_text(self, label: str, default: str | None = None) -> str:
-        from rich.prompt import Prompt
-
-        return Prompt.ask(label, console=self.err_console, default=default) or ""
 
 
 def _plain(value: Any) -> str:

@@ -3,15 +3,15 @@ the one backoff schedule for the loops the library drives itself.
 
 Three kinds of repetition exist in thothctl, and all of them live here:
 
-- ``make_retry``: the google-api-core policy that :mod:`thothctl.clients` attaches to every RPC
-  (exponential backoff with jitter on UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, bounded by
-  the retry deadline);
+- the policy :mod:`thothctl.clients` attaches to every RPC (``Clients.retry``: google-api-core's
+  Retry with :func:`is_transient` as its predicate, the same backoff numbers, bounded by
+  :func:`retry_deadline`);
 - ``attempts(deadline=...)``: calls that create something are retried only after the caller has
   checked whether the previous try took effect (ALREADY_EXISTS or a read-back), until the deadline;
 - ``attempts(tries=...)``: read-modify-write loops guarded by an etag (IAM policies, Cloud Run
   services) re-read and try again a bounded number of times.
 
-Nothing here imports google.* at module level.
+Nothing here imports google.*: the library uses this module directly.
 """
 
 from __future__ import annotations
@@ -48,20 +48,6 @@ def is_transient(exc: BaseException) -> bool:
 def is_conflict(exc: BaseException) -> bool:
     """Whether an etag-guarded write lost a race with another writer."""
     return code_of(exc) in CONFLICT_CODES
-
-
-def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = None):
-    """The one retry policy: exponential backoff with jitter on transient errors, bounded."""
-    from google.api_core import retry as gretry
-
-    return gretry.Retry(
-        predicate=is_transient,
-        initial=0.1,
-        maximum=5.0,
-        multiplier=2.0,
-        timeout=deadline,
-        on_error=on_error,
-    )
 
 
 def attempts(

@@ -30,7 +30,6 @@ _DURATION_RE = re.compile(
 )
 HTTP_METHODS = ("POST", "GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS")
 BODY_METHODS = ("POST", "PUT", "PATCH")
-MEMBER_KINDS = ("serviceAccount", "user", "group", "domain")
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
 
@@ -117,15 +116,6 @@ def check_service_account(value: str) -> str:
         f"{value!r} is not a service account: an account id of 6-30 lowercase letters, digits "
         "or '-' (e.g. 'thoth-scheduler') or an email (e.g. 'sa@my-project.iam.gserviceaccount.com')"
     )
-
-
-def check_account_id(value: str) -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid service account id: 6-30 characters, lowercase letters, "
-            "digits and '-', starting with a letter (e.g. 'thoth-scheduler')"
-        )
-    return value
 
 
 def check_env_var(value: str) -> str:

@@ -16,7 +16,9 @@ def _all_log_text(clients) -> str:
     return "\n".join(str(e) for e in entries)
 
 
-def test_the_canary_never_leaks(cli, enabled_apis, clients, tmp_path):
+def test_a_canary_through_init_set_rotate_faults_and_verbose_never_leaks(
+    cli, enabled_apis, clients, tmp_path
+):
     enable_all(enabled_apis)
     seen: list[str] = []
 
