@@ -394,3 +394,16 @@ def adc_project() -> str | None:
     except auth_exc.DefaultCredentialsError:
         return None
     return project
+
+
+def message_to_dict(message: Any) -> dict[str, Any]:
+    """A proto-plus or protobuf message as the REST API shows it (camelCase keys). Audit log
+    payloads are registered first, so a LogEntry's protoPayload decodes too."""
+    from google.protobuf import json_format
+
+    try:
+        from google.cloud.audit import audit_log_pb2  # noqa: F401
+    except ImportError:  # pragma: no cover - shipped with google-cloud-logging
+        pass
+    pb = type(message).pb(message) if hasattr(type(message), "pb") else message
+    return json_format.MessageToDict(pb)
