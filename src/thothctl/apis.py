@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from thothctl.errors import OperationError
+from thothctl.errors import OperationError, code_of
 
 BATCH_GET_MAX = 30
 BATCH_ENABLE_MAX = 20
@@ -67,8 +67,17 @@ def status(clients: Any, apis: Sequence[str]) -> list[ApiState]:
     return [found.get(a, ApiState(a, a, False)) for a in apis]
 
 
-def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> EnableResult:
-    """Enable the APIs that are not enabled yet, in batches of 20, and wait for the operations."""
+def enable(
+    clients: Any,
+    apis: Sequence[str],
+    *,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> EnableResult:
+    """Enable the APIs that are not enabled yet: one read of their state (BatchGetServices), then
+    the missing ones in batches of 20 (BatchEnableServices), waiting for the operations.
+
+    With ``dry_run`` only the read is made. ``progress`` hears "Enabling …" before the change."""
     states = status(clients, apis)
     result = EnableResult(
         enabled=[s.name for s in states if not s.enabled],
@@ -77,6 +86,8 @@ def enable(clients: Any, apis: Sequence[str], *, dry_run: bool = False) -> Enabl
     )
     if dry_run or not result.enabled:
         return result
+    if progress is not None:
+        progress(f"Enabling {', '.join(result.enabled)}…")
     enable_missing(clients, result.enabled)
     return result
 
@@ -91,9 +102,7 @@ def enable_missing(clients: Any, missing: Sequence[str]) -> None:
             )
             clients.wait(operation)
         except Exception as exc:
-            if getattr(
-                getattr(exc, "grpc_status_code", None), "name", ""
-            ) == "PERMISSION_DENIED" and ("enable service" in str(exc)):
+            if code_of(exc) == "PERMISSION_DENIED" and "enable service" in str(exc):
                 raise OperationError(
                     f"cannot enable {', '.join(chunk)}: unknown API, or the caller may not enable it",
                     hint="check the names (`gcloud services list --available`) and that the caller "

@@ -43,6 +43,30 @@ def test_enable_turns_on_the_missing_ones_in_one_batch_and_is_idempotent(cli, em
     assert not [c for c in emulator.calls.snapshot() if c.mutating]
 
 
+SERVICE_USAGE = "/google.api.serviceusage.v1.ServiceUsage/"
+
+
+def service_usage_calls(emulator) -> list[str]:
+    """The Service Usage methods the emulator saw, in order (operation polling left out)."""
+    return [
+        c.method.removeprefix(SERVICE_USAGE)
+        for c in emulator.calls.snapshot()
+        if c.method.startswith(SERVICE_USAGE)
+    ]
+
+
+def test_enable_reads_the_state_once_then_enables_once(cli, emulator):
+    emulator.calls.reset()
+    result = cli("apis", "enable")
+    assert result.exit_code == 0, result.output
+    assert service_usage_calls(emulator) == ["BatchGetServices", "BatchEnableServices"]
+
+    emulator.calls.reset()
+    dry = cli("apis", "enable", "pubsub", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert service_usage_calls(emulator) == ["BatchGetServices"]
+
+
 def test_dry_run_changes_nothing(cli, emulator, clients):
     emulator.calls.reset()
     result = cli("apis", "enable", "--dry-run", "-o", "json")

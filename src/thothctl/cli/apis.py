@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from thothctl import validate
@@ -19,6 +21,16 @@ app = typer.Typer(
 )
 
 
+def _names_argument(verb: str) -> Any:
+    """The optional API names both commands take."""
+    return typer.Argument(
+        None,
+        help=f"APIs to {verb} (default: the configured ones).",
+        show_default=False,
+        autocompletion=complete_api_name,
+    )
+
+
 def _names(ctx, names: list[str] | None) -> list[str]:
     if not names:
         return list(get_ctx(ctx).config.apis)
@@ -34,12 +46,7 @@ def _names(ctx, names: list[str] | None) -> list[str]:
 @app.command("status")
 def status(
     ctx: typer.Context,
-    names: list[str] | None = typer.Argument(
-        None,
-        help="APIs to check (default: the configured ones).",
-        show_default=False,
-        autocompletion=complete_api_name,
-    ),
+    names: list[str] | None = _names_argument("check"),
 ) -> None:
     """Show whether each required API is enabled.
 
@@ -68,12 +75,7 @@ def status(
 @app.command("enable")
 def enable(
     ctx: typer.Context,
-    names: list[str] | None = typer.Argument(
-        None,
-        help="APIs to enable (default: the configured ones).",
-        show_default=False,
-        autocompletion=complete_api_name,
-    ),
+    names: list[str] | None = _names_argument("enable"),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would be enabled; change nothing."
     ),
@@ -88,17 +90,7 @@ def enable(
     out = app_ctx.out
     wanted = _names(ctx, names)
     with out.spinner(f"Checking {len(wanted)} APIs in {app_ctx.project}…") as update:
-        states = lib.status(app_ctx.clients, wanted)
-        missing = [s.name for s in states if not s.enabled]
-        if missing and not dry_run:
-            update(f"Enabling {', '.join(missing)}…")
-            result = lib.enable(app_ctx.clients, wanted)
-        else:
-            result = lib.EnableResult(
-                enabled=missing,
-                already_enabled=[s.name for s in states if s.enabled],
-                dry_run=dry_run,
-            )
+        result = lib.enable(app_ctx.clients, wanted, dry_run=dry_run, progress=update)
 
     def human() -> None:
         if not result.enabled:
