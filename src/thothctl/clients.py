@@ -201,12 +201,16 @@ class Clients:
         if self.settings.embedded_emulator:
             with self._lock:
                 if self._embedded is None:
-                    from thothctl.emulator.embedded import attach_or_start
+                    from thothctl.emulator.embedded import EmbeddedEmulatorError, attach_or_start
                     from thothctl.emulator.server import default_data_file
+                    from thothctl.errors import OperationError
 
-                    self._embedded = attach_or_start(
-                        self.settings.emulator_data or default_data_file()
-                    )
+                    try:
+                        self._embedded = attach_or_start(
+                            self.settings.emulator_data or default_data_file()
+                        )
+                    except EmbeddedEmulatorError as exc:
+                        raise OperationError(exc.message, hint=exc.hint) from None
             return self._embedded.address
         return None
 
