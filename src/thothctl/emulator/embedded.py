@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thothctl.errors import OperationError
-
 WAIT_FOR_ADDRESS_S = 10.0
+
+
+class EmbeddedEmulatorError(Exception):
+    """Another invocation holds the lock but never published its emulator's address."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 @dataclass
@@ -101,7 +108,7 @@ def attach_or_start(data_file: str) -> EmbeddedEmulator:
     finally:
         if fd >= 0:
             os.close(fd)
-    raise OperationError(
+    raise EmbeddedEmulatorError(
         f"another thothctl --emulator process holds {lock_path} but published no address",
         hint="wait for it to finish, or share one emulator with `thothctl emulator serve`",
     )
