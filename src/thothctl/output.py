@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from thothctl.errors import ThothError, UsageError
@@ -33,6 +34,15 @@ def _json_default(value: Any) -> Any:
 
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Styled:
+    """A table cell with its own style on a TTY (plain text in a pipe): ``Styled("✗ problem",
+    "bold red")``. Lets cli/ color one cell without importing rich."""
+
+    plain: str
+    style: str = ""
 
 
 def relative_time(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
@@ -190,11 +200,25 @@ class Output:
             cells = []
             for i, cell in enumerate(row):
                 style = styles[i] if styles and i < len(styles) else None
+                if isinstance(cell, Styled):
+                    style = cell.style
                 cells.append(
                     cell if isinstance(cell, Text) else Text(_plain(cell), style=style or "")
                 )
             table.add_row(*cells)
         self.console.print(table)
+
+    def markdown_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A GitHub-flavoured Markdown table on stdout (e.g. for a CI step summary)."""
+
+        def cells(values: Sequence[Any]) -> str:
+            text = (_plain(v).replace("|", "\\|").replace("\n", " ") for v in values)
+            return "| " + " | ".join(text) + " |"
+
+        self.stdout.write(cells(columns) + "\n" + cells(["---"] * len(columns)) + "\n")
+        for row in rows:
+            self.stdout.write(cells(row) + "\n")
+        self.stdout.flush()
 
     def fields(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
         """Key/value description of one object."""
