@@ -287,6 +287,11 @@ class Output:
     def warn(self, message: str) -> None:
         self._diag("warning: ", message, "yellow")
 
+    def flush(self) -> None:
+        """Flush both streams (before the process is replaced, e.g. by `thothctl exec`)."""
+        self.stdout.flush()
+        self.stderr.flush()
+
     def interrupted(self) -> None:
         """Ctrl-C: a fresh line, so the shell prompt does not land after a half-typed one."""
         self.stderr.write("\ninterrupted\n")
