@@ -338,14 +338,23 @@ class Output:
 
         return Confirm.ask(question, console=self.err_console, default=default)
 
-    def prompt_secret(self, label: str, *, confirm: bool = True) -> str:
-        """Hidden prompt, typed twice. Returns the text exactly as typed."""
+    def prompt_secret(
+        self, label: str, *, confirm: bool = True, empty_ok: bool | None = None
+    ) -> str:
+        """Hidden prompt, typed twice. Returns the text exactly as typed.
+
+        ``empty_ok``: True, an empty first answer returns at once (it means a default, or skip);
+        False, an empty answer is refused and asked again; None, it is typed twice like any other.
+        """
         import getpass
 
         for _ in range(3):
             first = getpass.getpass(f"{label}: ", stream=self.stderr)
-            if not confirm:
+            if not confirm or (empty_ok and not first):
                 return first
+            if empty_ok is False and not first:
+                self.warn("a value is required")
+                continue
             second = getpass.getpass(f"{label} (again): ", stream=self.stderr)
             if first == second:
                 return first
