@@ -1,252 +1,37 @@
 """What the sync did: Cloud Scheduler executions, the Cloud Run service's logs, secret access.
 
-Builds one Cloud Logging filter from a source (jobs, service, secrets or all) and the options,
-reads entries with ListLogEntries (newest first, up to a limit, returned oldest first) or follows
-them with TailLogEntries, and turns each LogEntry into a :class:`LogLine` with a short message:
-a scheduler attempt is spelled out ("daily-sync: POST …/sync → 503 after 2.1s, will retry").
-
-Everything the user typed is checked locally before the first call: durations and timestamps,
-the severity, and a light syntax check of ``--filter`` (balanced quotes and parentheses, no
-dangling operator). The server's INVALID_ARGUMENT for a filter it cannot parse is reported as a
-UsageError too. Nothing here prints, and google.* is imported only inside functions.
+Reads the entries a :class:`~thothctl.logquery.Query` selects with ListLogEntries (newest first, up
+to a limit, returned oldest first) or follows them with TailLogEntries, and turns each LogEntry
+into a :class:`LogLine` with a short message: a scheduler attempt is spelled out
+("daily-sync: POST …/sync → 503 after 2.1s, will retry"). The server's INVALID_ARGUMENT for a
+filter it cannot parse is reported as a UsageError. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from thothctl import validate
-from thothctl.errors import UsageError
-
-SOURCES = ("jobs", "service", "secrets", "all")
-SEVERITIES = (
-    "DEFAULT",
-    "DEBUG",
-    "INFO",
-    "NOTICE",
-    "WARNING",
-    "ERROR",
-    "CRITICAL",
-    "ALERT",
-    "EMERGENCY",
+from thothctl.clients import message_to_dict
+from thothctl.errors import UsageError, code_of
+from thothctl.logquery import (
+    AUDIT_LOG,
+    RUN_LOGS,
+    SCHEDULER_LOG,
+    SECRET_MANAGER,
+    Query,
+    format_time,
+    parse_timestamp,
 )
-DEFAULT_SINCE = "1d"
-DEFAULT_LIMIT = 100
-MAX_PAGE = 1000
 
-SCHEDULER_LOG = "cloudscheduler.googleapis.com/executions"
-RUN_LOGS = ("run.googleapis.com/requests", "run.googleapis.com/stdout", "run.googleapis.com/stderr")
-AUDIT_LOG = "cloudaudit.googleapis.com/data_access"
-SECRET_MANAGER = "secretmanager.googleapis.com"
+MAX_PAGE = 1000
 ATTEMPT_STARTED = "AttemptStarted"
 ATTEMPT_FINISHED = "AttemptFinished"
-
-
-# --- what the user asked for -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Query:
-    source: str
-    filter: str
-    since: dt.datetime | None
-    until: dt.datetime | None
-    limit: int
-    job: str | None = None
-
-
-def parse_time(
-    value: str, *, now: dt.datetime | None = None, option: str = "--since"
-) -> dt.datetime:
-    """'1h', '30m', '1h30m', '2d' (that long ago) or an RFC 3339 timestamp / date
-    ('2026-11-28T02:00Z', '2026-11-28T02:00:00+01:00', '2026-11-28'; no zone means UTC)."""
-    text = (value or "").strip()
-    now = now or dt.datetime.now(dt.UTC)
-    if re.fullmatch(r"(\d+[dhms])+|\d+(\.\d+)?[dhms]?", text) and not re.fullmatch(r"\d{4}", text):
-        try:
-            return now - dt.timedelta(seconds=validate.parse_duration(text))
-        except ValueError:
-            pass
-    when = _timestamp(text)
-    if when is None:
-        raise UsageError(
-            f"{option} {value!r} is neither a duration nor a timestamp: use a duration like 30m, 1h "
-            "or 2d, or an RFC 3339 time like 2026-11-28T02:00Z"
-        )
-    return when
-
-
-def _timestamp(text: str) -> dt.datetime | None:
-    fixed = text.replace("z", "Z")
-    if not re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?", fixed
-    ):
-        return None
-    m = re.fullmatch(r"(.*:\d{2})\.(\d+)(.*)", fixed)
-    if m:
-        fixed = f"{m.group(1)}.{(m.group(2) + '000000')[:6]}{m.group(3)}"
-    try:
-        when = dt.datetime.fromisoformat(fixed)
-    except ValueError:
-        return None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-
-
-def check_severity(value: str) -> str:
-    text = (value or "").strip().upper()
-    if text == "WARN":
-        text = "WARNING"
-    if text not in SEVERITIES:
-        raise UsageError(
-            f"--severity {value!r} is not a log severity: use one of {', '.join(SEVERITIES)}"
-        )
-    return text
-
-
-def check_filter(text: str) -> str:
-    """A light local syntax check: balanced quotes and parentheses, no dangling operator."""
-    depth = 0
-    i = 0
-    in_string = False
-    while i < len(text):
-        ch = text[i]
-        if in_string:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise UsageError(
-                    f"--filter has an unmatched ')' at column {i + 1}", hint=_FILTER_HINT
-                )
-        i += 1
-    if in_string:
-        raise UsageError(
-            "--filter has an unterminated string (a '\"' is missing)", hint=_FILTER_HINT
-        )
-    if depth > 0:
-        raise UsageError("--filter has an unclosed '(' (a ')' is missing)", hint=_FILTER_HINT)
-    stripped = text.strip()
-    if not stripped:
-        raise UsageError("--filter is empty", hint=_FILTER_HINT)
-    if re.search(r"(?:[=<>:~!]|\bAND|\bOR|\bNOT)$", stripped) and not stripped.endswith(":*"):
-        raise UsageError(f"--filter ends with an operator: {stripped[-12:]!r}", hint=_FILTER_HINT)
-    if re.match(r"(AND|OR)\b", stripped):
-        raise UsageError(
-            "--filter starts with AND/OR: it needs an expression on its left", hint=_FILTER_HINT
-        )
-    return text
-
-
-_FILTER_HINT = "use the Logging query language, e.g. --filter 'jsonPayload.status=\"UNAVAILABLE\"'"
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _ts(when: dt.datetime) -> str:
-    return (
-        when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        + (f".{when.microsecond:06d}".rstrip("0") if when.microsecond else "")
-        + "Z"
-    )
-
-
-def source_filter(config: Any, source: str, job_ids: Sequence[str] = ()) -> str:
-    """The part of the filter that selects one source (without time/severity)."""
-    if source == "jobs":
-        ids = list(job_ids) or [j.id for j in config.jobs.values()]
-        parts = [f"log_id({_quote(SCHEDULER_LOG)})", 'resource.type="cloud_scheduler_job"']
-        if ids:
-            values = " OR ".join(_quote(i) for i in ids)
-            parts.append(
-                f"resource.labels.job_id=({values})"
-                if len(ids) > 1
-                else f"resource.labels.job_id={values}"
-            )
-        return " AND ".join(parts)
-    if source == "service":
-        return f'resource.type="cloud_run_revision" AND resource.labels.service_name={_quote(config.service)}'
-    if source == "secrets":
-        return f'log_id({_quote(AUDIT_LOG)}) AND resource.labels.service="{SECRET_MANAGER}"'
-    if source == "all":
-        return " OR ".join(
-            f"({source_filter(config, s, job_ids)})" for s in ("jobs", "service", "secrets")
-        )
-    raise UsageError(f"unknown log source {source!r}: use one of {', '.join(SOURCES)}")
-
-
-def build_query(
-    config: Any,
-    source: str = "all",
-    *,
-    job: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    severity: str | None = None,
-    extra_filter: str | None = None,
-    limit: int | None = None,
-    follow: bool = False,
-    now: dt.datetime | None = None,
-) -> Query:
-    """Validate everything and build the filter. Raises UsageError before any call is made."""
-    if source not in SOURCES:
-        raise UsageError(f"unknown log source {source!r}: use one of {', '.join(SOURCES)}")
-    now = now or dt.datetime.now(dt.UTC)
-    job_ids: list[str] = []
-    job_name = None
-    if job:
-        spec = config.job(job)
-        job_ids, job_name = [spec.id], spec.name
-        if source in ("service", "secrets"):
-            raise UsageError(
-                f"--job selects scheduler entries; it does not apply to source {source!r}",
-                hint="use `thothctl logs jobs --job NAME` or `thothctl logs --job NAME`",
-            )
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit {limit} must be at least 1")
-    if follow and until:
-        raise UsageError("--until cannot be combined with --follow (following never ends)")
-    start = parse_time(since, now=now, option="--since") if since else None
-    if start is None and not follow:
-        start = parse_time(DEFAULT_SINCE, now=now)
-    end = parse_time(until, now=now, option="--until") if until else None
-    if start and end and start > end:
-        raise UsageError(f"--since ({_ts(start)}) is after --until ({_ts(end)})")
-    sev = check_severity(severity) if severity else None
-    extra = check_filter(extra_filter) if extra_filter is not None else None
-
-    # --job narrows the scheduler part only: with source "all", the service's and the secrets'
-    # entries around the job's attempts stay in.
-    parts = [f"({source_filter(config, source, job_ids)})"]
-    if start:
-        parts.append(f'timestamp>="{_ts(start)}"')
-    if end:
-        parts.append(f'timestamp<="{_ts(end)}"')
-    if sev:
-        parts.append(f"severity>={sev}")
-    if extra:
-        parts.append(f"({extra.strip()})")
-    return Query(
-        source=source,
-        filter=" AND ".join(parts),
-        since=start,
-        until=end,
-        limit=limit or DEFAULT_LIMIT,
-        job=job_name,
-    )
 
 
 # --- what came back -----------------------------------------------------------------------------
@@ -271,7 +56,7 @@ class LogLine:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "timestamp": _ts(self.timestamp) if self.timestamp else None,
+            "timestamp": format_time(self.timestamp) if self.timestamp else None,
             "severity": self.severity,
             "source": self.source,
             "log": self.log,
@@ -286,17 +71,6 @@ class LogLine:
             "principal": self.principal,
             "payload": self.payload,
         }
-
-
-def _entry_json(entry: Any) -> dict[str, Any]:
-    from google.protobuf import json_format
-
-    try:  # registers AuditLog, so a protoPayload renders as JSON
-        from google.cloud.audit import audit_log_pb2  # noqa: F401
-    except ImportError:  # pragma: no cover - shipped with google-cloud-logging
-        pass
-    pb = type(entry).pb(entry) if hasattr(type(entry), "pb") else entry
-    return json_format.MessageToDict(pb)
 
 
 def _seconds(value: Any) -> float | None:
@@ -332,11 +106,11 @@ class Renderer:
         self.finished: dict[tuple[str, str], int] = {}
 
     def line(self, entry: Any) -> LogLine:
-        data = entry if isinstance(entry, dict) else _entry_json(entry)
+        data = entry if isinstance(entry, dict) else message_to_dict(entry)
         log = unquote(str(data.get("logName", "")).split("/logs/", 1)[-1])
         resource = data.get("resource", {}) or {}
         labels = resource.get("labels", {}) or {}
-        when = _timestamp(str(data.get("timestamp", ""))) if data.get("timestamp") else None
+        when = parse_timestamp(str(data.get("timestamp", ""))) if data.get("timestamp") else None
         line = LogLine(
             timestamp=when,
             severity=str(data.get("severity", "DEFAULT")),
@@ -470,7 +244,7 @@ def _text(data: dict[str, Any]) -> str:
 
 
 def _invalid_filter(exc: BaseException) -> UsageError | None:
-    if getattr(getattr(exc, "grpc_status_code", None), "name", "") != "INVALID_ARGUMENT":
+    if code_of(exc) != "INVALID_ARGUMENT":
         return None
     message = " ".join(str(getattr(exc, "message", None) or exc).split())
     return UsageError(
@@ -523,12 +297,8 @@ def follow(
     stops it (``close()``, or Ctrl-C while it waits), which cancels the stream. With
     ``backlog``, the newest entries since ``query.since`` are read first (ListLogEntries);
     an entry that arrives in both is shown once."""
-    from google.cloud.logging_v2 import types
-
     renderer = Renderer(config)
-    request = types.TailLogEntriesRequest(
-        resource_names=[f"projects/{clients.project}"], filter=query.filter
-    )
+    request = {"resource_names": [f"projects/{clients.project}"], "filter": query.filter}
     stream = None
     seen: set[str] = set()
     try:

@@ -4,6 +4,7 @@ terminal, live with --follow."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import typer
 
@@ -13,6 +14,7 @@ from thothctl.lazy import lazy
 from thothctl.output import iso
 
 lib = lazy("thothctl.logs")
+logquery = lazy("thothctl.logquery")
 
 _STYLES = {
     "DEBUG": "dim",
@@ -30,6 +32,11 @@ class Source(StrEnum):
     jobs = "jobs"
     service = "service"
     secrets = "secrets"
+
+
+def _text_option(*names: str, help: str, **kwargs: Any) -> Any:
+    """An option that takes text and has no default."""
+    return typer.Option(None, *names, help=help, show_default=False, **kwargs)
 
 
 def _render(out, line: lib.LogLine) -> None:
@@ -50,44 +57,31 @@ def logs_command(
         case_sensitive=False,
         show_default=True,
     ),
-    job: str | None = typer.Option(
-        None,
+    job: str | None = _text_option(
         "--job",
         "-j",
         help="Only this job's scheduler entries (name like daily-sync, or job id).",
-        show_default=False,
         autocompletion=complete_job_name,
     ),
-    since: str | None = typer.Option(
-        None,
+    since: str | None = _text_option(
         "--since",
         "-s",
         help="Start: a duration ago (30m, 1h, 2d) or a time (2026-11-28T02:00Z). Default: 1d; "
         "with --follow, only new entries unless given.",
-        show_default=False,
     ),
-    until: str | None = typer.Option(
-        None,
-        "--until",
-        "-u",
-        help="End: a duration ago (10m) or a time (2026-11-28T03:00Z).",
-        show_default=False,
+    until: str | None = _text_option(
+        "--until", "-u", help="End: a duration ago (10m) or a time (2026-11-28T03:00Z)."
     ),
-    severity: str | None = typer.Option(
-        None,
-        "--severity",
-        help="Minimum severity: DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL…",
-        show_default=False,
+    severity: str | None = _text_option(
+        "--severity", help="Minimum severity: DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL…"
     ),
-    filter_: str | None = typer.Option(
-        None,
+    filter_: str | None = _text_option(
         "--filter",
         help="Logging query language expression ANDed to the built filter, "
         "e.g. 'httpRequest.status>=500'.",
-        show_default=False,
     ),
     limit: int = typer.Option(
-        lib.DEFAULT_LIMIT, "--limit", "-n", help="Show at most the newest N entries.", min=1
+        logquery.DEFAULT_LIMIT, "--limit", "-n", help="Show at most the newest N entries.", min=1
     ),
     follow: bool = typer.Option(
         False,
@@ -112,7 +106,7 @@ def logs_command(
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out
-    query = lib.build_query(
+    query = logquery.build_query(
         app_ctx.config,
         source.value,
         job=job,
@@ -140,7 +134,7 @@ def logs_command(
         out.info(f"Showing the newest {query.limit} entries; use --limit or --since for more.")
 
 
-def _follow(app_ctx, clients, query: lib.Query, *, backlog: bool) -> None:
+def _follow(app_ctx, clients, query: logquery.Query, *, backlog: bool) -> None:
     out = app_ctx.out
     stream = lib.follow(
         clients,
