@@ -1,33 +1,39 @@
 """`thothctl doctor`: check everything `init` sets up, plus what goes wrong in practice.
 
-Each finding is ``ok``, a ``warning`` (worth knowing, nothing broken) or a ``problem``
+Each :class:`Finding` is ``ok``, a ``warning`` (worth knowing, nothing broken) or a ``problem``
 (broken or unsafe), with the command that fixes it. Reads only; concurrent where independent.
-A check that cannot run (an unexpected API error) is reported as such: the report then says it is
-incomplete, and the CLI exits 1 unless a problem was found (exit 3).
+A check that cannot run (an API error) is reported as ``unchecked``, its line and hint from
+:func:`thothctl.errors.describe`: the report is then incomplete, and :attr:`Report.exit_code` is
+1 unless a problem was found (3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thothctl import apis as apislib
-from thothctl import cloudrun, iampolicy, jobs, secrets, serviceaccounts
-from thothctl.config import Config
-from thothctl.errors import ThothError, is_google_error, translate_google_error
+from thothctl import cloudrun, iampolicy, jobs, serviceaccounts
+from thothctl.errors import EXIT_DOCTOR, EXIT_FAILED, EXIT_OK, ThothError, describe
+from thothctl.secrets import store as secrets
 
-OK, WARNING, PROBLEM = "ok", "warning", "problem"
+if TYPE_CHECKING:
+    from thothctl.config import Config
+
+OK, WARNING, PROBLEM, UNCHECKED = "ok", "warning", "problem", "unchecked"
 PUBLIC = ("allUsers", "allAuthenticatedUsers")
 DISABLED_VERSIONS_WARN = 2  # more than this many billable disabled versions per secret
+JOB_TARGET_FIELDS = ("uri", "audience", "service_account")
 
 
 @dataclass
 class Finding:
-    check: str
-    level: str
+    check: str  # what was checked, e.g. "scheduler.invoker" or "secret:gitlab-token.access"
+    level: str  # OK | WARNING | PROBLEM | UNCHECKED
     message: str
-    fix: str | None = None
+    fix: str | None = None  # the command that fixes it
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.check, "level": self.level, "message": self.message, "fix": self.fix}
@@ -37,7 +43,7 @@ class Finding:
 class Report:
     project: str
     findings: list[Finding] = field(default_factory=list)
-    unchecked: list[Finding] = field(default_factory=list)
+    unchecked: list[Finding] = field(default_factory=list)  # checks that could not run
 
     @property
     def problems(self) -> list[Finding]:
@@ -48,45 +54,45 @@ class Report:
         return [f for f in self.findings if f.level == WARNING]
 
     @property
+    def healthy(self) -> bool:
+        return not self.problems and not self.unchecked
+
+    @property
     def exit_code(self) -> int:
         if self.problems:
-            return 3
-        return 1 if self.unchecked else 0
+            return EXIT_DOCTOR
+        return EXIT_FAILED if self.unchecked else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
-            "healthy": not self.problems and not self.unchecked,
+            "healthy": self.healthy,
             "problems": len(self.problems),
             "warnings": len(self.warnings),
             "findings": [f.to_json() for f in self.findings],
             "could_not_check": [f.to_json() for f in self.unchecked],
         }
 
-    def to_markdown(self) -> str:
-        icon = {OK: "✅", WARNING: "⚠️", PROBLEM: "❌"}
-        if self.problems:
-            headline = f"❌ **{len(self.problems)} problem(s)**, {len(self.warnings)} warning(s)"
-        elif self.unchecked:
-            headline = f"⚠️ **could not check everything** ({len(self.unchecked)} check(s) failed)"
-        else:
-            headline = f"✅ **healthy**, {len(self.warnings)} warning(s)"
-        lines = [
-            f"## thothctl doctor: `{self.project}`",
-            "",
-            headline,
-            "",
-            "| | Check | Finding | Fix |",
-            "| --- | --- | --- | --- |",
-        ]
-        for f in [*self.findings, *self.unchecked]:
-            fix = f"`{f.fix}`" if f.fix else ""
-            lines.append(f"| {icon.get(f.level, '❔')} | {f.check} | {_md(f.message)} | {fix} |")
-        return "\n".join(lines) + "\n"
+
+def _public(bindings: dict[str, list[str]]) -> Iterator[tuple[str, str]]:
+    """(role, member) for every binding that makes a resource public."""
+    for role, members in bindings.items():
+        for member in members:
+            if member in PUBLIC:
+                yield role, member
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _unchecked(check: str, exc: Exception) -> Finding | None:
+    """A check that could not run, told by :func:`describe`; None for an unexpected error."""
+    try:
+        _code, line, hint = describe(exc)
+    except TypeError:
+        return None
+    return Finding(check, UNCHECKED, line, hint)
+
+
+def _update_service(svc: cloudrun.ServiceInfo, flags: str) -> str:
+    return f"gcloud run services update {svc.service} --region {svc.region} {flags}"
 
 
 class _Checks:
@@ -102,18 +108,17 @@ class _Checks:
     def add(self, check: str, level: str, message: str, fix: str | None = None) -> None:
         self.report.findings.append(Finding(check, level, message, fix))
 
-    def guarded(self, check: str, fn) -> None:
+    def guarded(self, check: str, fn: Callable[[], None]) -> None:
+        """Run one check; an expected error makes it ``unchecked`` (anything else propagates)."""
         try:
             fn()
-        except ThothError as exc:
-            self.report.unchecked.append(Finding(check, "unchecked", exc.message, exc.hint))
         except Exception as exc:
-            if not is_google_error(exc):
+            finding = _unchecked(check, exc)
+            if finding is None:
                 raise
-            err = translate_google_error(exc)
-            self.report.unchecked.append(Finding(check, "unchecked", err.message, err.hint))
+            self.report.unchecked.append(finding)
 
-    # --- checks ------------------------------------------------------------------------------
+    # --- APIs and the Cloud Run service ------------------------------------------------------
     def apis(self) -> None:
         states = apislib.status(self.clients, list(self.cfg.apis))
         missing = [s.name for s in states if not s.enabled]
@@ -126,17 +131,12 @@ class _Checks:
     def service_check(self) -> None:
         cfg = self.cfg
         try:
-            self.service = cloudrun.get_service(self.clients, cfg)
-        except ThothError as exc:
-            self.add(
-                "service",
-                PROBLEM,
-                exc.message,
-                f"gcloud run deploy {cfg.service} --region {cfg.region} --image IMAGE "
-                "--no-allow-unauthenticated",
-            )
+            self.service = svc = cloudrun.get_service(self.clients, cfg)
+        except ThothError as exc:  # missing, or no URL yet; an API error leaves it unchecked
+            _code, line, _hint = describe(exc)
+            fix = f"gcloud run deploy {cfg.service} --region {cfg.region} --image IMAGE "
+            self.add("service", PROBLEM, line, fix + "--no-allow-unauthenticated")
             return
-        svc = self.service
         self.add("service", OK, f"{svc.service} in {svc.region} at {svc.uri}")
         runtime = cfg.runtime_email(self.project)
         if svc.service_account != runtime:
@@ -145,8 +145,7 @@ class _Checks:
                 WARNING,
                 f"runs as {svc.service_account or 'the default compute account'}, the config "
                 f"expects {runtime} (which is the account granted access to the secrets)",
-                f"gcloud run services update {svc.service} --region {svc.region} "
-                f"--service-account {runtime}",
+                _update_service(svc, f"--service-account {runtime}"),
             )
         else:
             self.add("service.account", OK, f"runs as {runtime}")
@@ -155,7 +154,7 @@ class _Checks:
                 "service.public",
                 PROBLEM,
                 "the invoker IAM check is disabled: anyone can call /sync",
-                f"gcloud run services update {svc.service} --region {svc.region} --invoker-iam-check",
+                _update_service(svc, "--invoker-iam-check"),
             )
 
     def service_policy(self) -> None:
@@ -164,16 +163,14 @@ class _Checks:
         svc = self.service
         policy = self.clients.run.get_iam_policy(request={"resource": svc.name})
         bindings = iampolicy.all_bindings(policy)
-        for role, members in bindings.items():
-            for member in members:
-                if member in PUBLIC:
-                    self.add(
-                        "service.public",
-                        PROBLEM,
-                        f"{member} holds {role} on the service: it is public",
-                        f"gcloud run services remove-iam-policy-binding {svc.service} --region "
-                        f"{svc.region} --member {member} --role {role}",
-                    )
+        for role, member in _public(bindings):
+            self.add(
+                "service.public",
+                PROBLEM,
+                f"{member} holds {role} on the service: it is public",
+                f"gcloud run services remove-iam-policy-binding {svc.service} --region "
+                f"{svc.region} --member {member} --role {role}",
+            )
         member = f"serviceAccount:{self.cfg.scheduler_email(self.project)}"
         if member in bindings.get(serviceaccounts.INVOKER_ROLE, []):
             self.add("scheduler.invoker", OK, f"{member} may invoke the service")
@@ -185,6 +182,44 @@ class _Checks:
                 "thothctl init --only iam",
             )
 
+    def service_env(self) -> None:
+        if self.service is None:
+            return
+        refs = {r.env: r for r in self.service.secret_env}
+        for spec in self.cfg.secrets.values():
+            self._service_env(spec, refs.get(spec.env))
+
+    def _service_env(self, spec: Any, ref: Any) -> None:
+        svc = self.service
+        check = f"service.env.{spec.env}"
+        fix = _update_service(svc, f"--update-secrets {spec.env}={spec.name}:latest")
+        if ref is None:
+            if spec.required:
+                msg = f"the service does not read {spec.env} from secret {spec.name}"
+                self.add(check, WARNING, msg, fix)
+            return
+        secret_id = ref.secret.rsplit("/", 1)[-1]
+        if secret_id != spec.name:
+            msg = f"{spec.env} comes from secret {secret_id}, the config says {spec.name}"
+            self.add(check, WARNING, msg, fix)
+            return
+        status = self.secret_status.get(spec.name)
+        if status is not None and ref.version.isdigit():
+            versions = status.versions or []
+            pinned = next((v for v in versions if v.number == int(ref.version)), None)
+            if pinned is None or pinned.state != "ENABLED":
+                state = pinned.state if pinned else "missing"
+                self.add(
+                    check,
+                    PROBLEM,
+                    f"{spec.env} pins {spec.name} version {ref.version}, which is {state}: new "
+                    "instances fail to start",
+                    f"thothctl secrets rotate {spec.name} --update-service",
+                )
+                return
+        self.add(check, OK, f"{spec.env} from {spec.name}:{ref.version}")
+
+    # --- the scheduler account and the secrets -----------------------------------------------
     def scheduler_account(self) -> None:
         if "iam.googleapis.com" not in self.enabled:
             return
@@ -199,168 +234,116 @@ class _Checks:
     def secrets_check(self) -> None:
         if "secretmanager.googleapis.com" not in self.enabled:
             return
-        runtime = f"serviceAccount:{self.cfg.runtime_email(self.project)}"
         for st in secrets.list_secrets(self.clients, self.cfg):
             if not st.configured:
                 continue
             self.secret_status[st.name] = st
-            check = f"secret:{st.name}"
-            if not st.exists:
-                if st.required:
-                    self.add(check, PROBLEM, "does not exist", "thothctl init --only secrets")
-                continue
-            vers = st.versions or []
-            latest = st.latest
-            if latest is None:
-                self.add(check, PROBLEM, "has no version", f"thothctl secrets set {st.name}")
-            elif latest.state != "ENABLED":
+            if st.exists:
+                self._secret(st, f"secret:{st.name}")
+            elif st.required:
                 self.add(
-                    check,
-                    PROBLEM,
-                    f"latest version {latest.number} is {latest.state}: anything reading "
-                    "'latest' fails",
-                    f"thothctl secrets rotate {st.name}",
-                )
-            else:
-                self.add(check, OK, f"latest version {latest.number} enabled")
-            accessors = (st.bindings or {}).get(secrets.ACCESSOR_ROLE, [])
-            if runtime in accessors:
-                self.add(f"{check}.access", OK, f"{runtime} can access it")
-            else:
-                self.add(
-                    f"{check}.access",
-                    PROBLEM,
-                    f"{runtime} cannot access it: the service fails to start",
-                    f"thothctl secrets grant {st.name} {runtime}",
-                )
-            for role, members in (st.bindings or {}).items():
-                for member in members:
-                    if member in PUBLIC:
-                        self.add(
-                            f"{check}.public",
-                            PROBLEM,
-                            f"{member} holds {role}: the secret is public",
-                            f"thothctl secrets revoke {st.name} {member} --role {role}",
-                        )
-            disabled = [v.number for v in vers if v.state == "DISABLED"]
-            if len(disabled) > DISABLED_VERSIONS_WARN:
-                self.add(
-                    f"{check}.billing",
-                    WARNING,
-                    f"{len(disabled)} disabled versions ({', '.join(map(str, disabled))}) are "
-                    "still billed ($0.06 each per month)",
-                    f"thothctl secrets destroy {st.name} {disabled[0]} --yes",
+                    f"secret:{st.name}", PROBLEM, "does not exist", "thothctl init --only secrets"
                 )
 
-    def service_env(self) -> None:
-        if self.service is None:
-            return
-        svc = self.service
-        refs = {r.env: r for r in svc.secret_env}
-        for spec in self.cfg.secrets.values():
-            ref = refs.get(spec.env)
-            status = self.secret_status.get(spec.name)
-            check = f"service.env.{spec.env}"
-            if ref is None:
-                if spec.required:
-                    self.add(
-                        check,
-                        WARNING,
-                        f"the service does not read {spec.env} from secret {spec.name}",
-                        f"gcloud run services update {svc.service} --region {svc.region} "
-                        f"--update-secrets {spec.env}={spec.name}:latest",
-                    )
-                continue
-            secret_id = ref.secret.rsplit("/", 1)[-1]
-            if secret_id != spec.name:
-                self.add(
-                    check,
-                    WARNING,
-                    f"{spec.env} comes from secret {secret_id}, the config says {spec.name}",
-                    f"gcloud run services update {svc.service} --region {svc.region} "
-                    f"--update-secrets {spec.env}={spec.name}:latest",
-                )
-                continue
-            if status is not None and ref.version.isdigit():
-                pinned = next(
-                    (v for v in status.versions or [] if v.number == int(ref.version)), None
-                )
-                if pinned is None or pinned.state != "ENABLED":
-                    state = pinned.state if pinned else "missing"
-                    self.add(
-                        check,
-                        PROBLEM,
-                        f"{spec.env} pins {spec.name} version {ref.version}, which is {state}: new "
-                        "instances fail to start",
-                        f"thothctl secrets rotate {spec.name} --update-service",
-                    )
-                    continue
-            self.add(check, OK, f"{spec.env} from {spec.name}:{ref.version}")
+    def _secret(self, st: secrets.SecretStatus, check: str) -> None:
+        latest = st.latest
+        if latest is None:
+            self.add(check, PROBLEM, "has no version", f"thothctl secrets set {st.name}")
+        elif latest.state != "ENABLED":
+            self.add(
+                check,
+                PROBLEM,
+                f"latest version {latest.number} is {latest.state}: anything reading 'latest' fails",
+                f"thothctl secrets rotate {st.name}",
+            )
+        else:
+            self.add(check, OK, f"latest version {latest.number} enabled")
+        bindings = st.bindings or {}
+        runtime = f"serviceAccount:{self.cfg.runtime_email(self.project)}"
+        if runtime in bindings.get(secrets.ACCESSOR_ROLE, []):
+            self.add(f"{check}.access", OK, f"{runtime} can access it")
+        else:
+            self.add(
+                f"{check}.access",
+                PROBLEM,
+                f"{runtime} cannot access it: the service fails to start",
+                f"thothctl secrets grant {st.name} {runtime}",
+            )
+        for role, member in _public(bindings):
+            self.add(
+                f"{check}.public",
+                PROBLEM,
+                f"{member} holds {role}: the secret is public",
+                f"thothctl secrets revoke {st.name} {member} --role {role}",
+            )
+        disabled = [v.number for v in st.versions or [] if v.state == "DISABLED"]
+        if len(disabled) > DISABLED_VERSIONS_WARN:
+            self.add(
+                f"{check}.billing",
+                WARNING,
+                f"{len(disabled)} disabled versions ({', '.join(map(str, disabled))}) are "
+                "still billed ($0.06 each per month)",
+                f"thothctl secrets destroy {st.name} {disabled[0]} --yes",
+            )
 
+    # --- the scheduler jobs ------------------------------------------------------------------
     def jobs_check(self) -> None:
         if "cloudscheduler.googleapis.com" not in self.enabled:
             return
-        cfg = self.cfg
+        request = {"parent": jobs.parent(self.clients, self.cfg), "page_size": 500}
         live = {
-            j.name.rsplit("/", 1)[-1]: j
-            for j in self.clients.scheduler.list_jobs(
-                request={"parent": jobs.parent(self.clients, cfg), "page_size": 500}
-            )
+            j.name.rsplit("/", 1)[-1]: j for j in self.clients.scheduler.list_jobs(request=request)
         }
-        email = cfg.scheduler_email(self.project)
-        uri = self.service.uri if self.service else None
-        for spec in cfg.jobs.values():
-            check = f"job:{spec.name}"
+        for spec in self.cfg.jobs.values():
             job = live.get(spec.id)
             if job is None:
-                self.add(check, PROBLEM, f"{spec.id} does not exist", "thothctl jobs apply")
-                continue
-            state = job.state.name
-            if state == "PAUSED":
                 self.add(
-                    check, WARNING, f"{spec.id} is paused", f"thothctl jobs resume {spec.name}"
+                    f"job:{spec.name}", PROBLEM, f"{spec.id} does not exist", "thothctl jobs apply"
                 )
-            elif state != "ENABLED":
-                self.add(check, PROBLEM, f"{spec.id} is {state}", "thothctl jobs apply")
-            changes = jobs.diff(jobs.desired_fields(spec, uri, email), jobs.live_fields(job))
-            target = [c for c in changes if c.field in ("uri", "audience", "service_account")]
-            other = [c for c in changes if c not in target]
-            for c in target:
-                self.add(
-                    f"{check}.target",
-                    PROBLEM,
-                    f"{c.field} is {c.live or '-'}, should be {c.desired}",
-                    "thothctl jobs apply",
-                )
-            if other:
-                self.add(
-                    f"{check}.drift",
-                    WARNING,
-                    "differs from the config: "
-                    + ", ".join(f"{c.field} {c.live!r} → {c.desired!r}" for c in other),
-                    "thothctl jobs apply",
-                )
-            attempt = jobs.last_attempt(job)
-            if attempt is None:
-                if state == "ENABLED" and not target:
-                    self.add(check, OK, f"{spec.id} enabled, not run yet")
-            elif attempt.ok:
-                if state == "ENABLED" and not target:
-                    self.add(
-                        check,
-                        OK,
-                        f"{spec.id} enabled; last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z",
-                    )
             else:
-                self.add(
-                    f"{check}.last-attempt",
-                    PROBLEM,
-                    f"last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z: {attempt.message}",
-                    f"thothctl logs jobs --job {spec.name} --since 1d",
-                )
+                self._job(spec, job, f"job:{spec.name}")
+
+    def _job(self, spec: Any, job: Any, check: str) -> None:
+        state = job.state.name
+        if state == "PAUSED":
+            self.add(check, WARNING, f"{spec.id} is paused", f"thothctl jobs resume {spec.name}")
+        elif state != "ENABLED":
+            self.add(check, PROBLEM, f"{spec.id} is {state}", "thothctl jobs apply")
+        uri = self.service.uri if self.service else None
+        desired = jobs.desired_fields(spec, uri, self.cfg.scheduler_email(self.project))
+        changes = jobs.diff(desired, jobs.live_fields(job))
+        target = [c for c in changes if c.field in JOB_TARGET_FIELDS]
+        other = [c for c in changes if c not in target]
+        for c in target:
+            message = f"{c.field} is {c.live or '-'}, should be {c.desired}"
+            self.add(f"{check}.target", PROBLEM, message, "thothctl jobs apply")
+        if other:
+            drift = ", ".join(f"{c.field} {c.live!r} → {c.desired!r}" for c in other)
+            self.add(
+                f"{check}.drift",
+                WARNING,
+                f"differs from the config: {drift}",
+                "thothctl jobs apply",
+            )
+        attempt = jobs.last_attempt(job)
+        if attempt is not None and not attempt.ok:
+            self.add(
+                f"{check}.last-attempt",
+                PROBLEM,
+                f"last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z: {attempt.message}",
+                f"thothctl logs jobs --job {spec.name} --since 1d",
+            )
+        elif state == "ENABLED" and not target:
+            last = (
+                f"; last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z"
+                if attempt
+                else ", not run yet"
+            )
+            self.add(check, OK, f"{spec.id} enabled{last}")
 
 
 def run(cfg: Config, clients: Any) -> Report:
+    """Run every check against the project; findings sorted problems first, then by check."""
     checks = _Checks(cfg, clients)
     checks.guarded("apis", checks.apis)
     checks.guarded("service", checks.service_check)

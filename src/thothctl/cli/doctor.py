@@ -7,15 +7,17 @@ import typer
 from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
+from thothctl.output import Output, Styled
 
 lib = lazy("thothctl.doctor")
 
-LEVEL_STYLE = {
-    "ok": ("✓", "green"),
-    "warning": ("!", "yellow"),
-    "problem": ("✗", "bold red"),
-    "unchecked": ("?", "magenta"),
+LEVEL_CELL = {
+    "ok": Styled("✓ ok", "green"),
+    "warning": Styled("! warning", "yellow"),
+    "problem": Styled("✗ problem", "bold red"),
+    "unchecked": Styled("? unchecked", "magenta"),
 }
+MARKDOWN_ICON = {"ok": "✅", "warning": "⚠️", "problem": "❌"}
 FORMATS = ("table", "markdown")
 
 
@@ -53,26 +55,46 @@ def doctor_command(
     if out.json_mode:
         out.json(report.to_json())
     elif fmt == "markdown":
-        out.line(report.to_markdown().rstrip("\n"))
+        _markdown(out, report)
     else:
-        from rich.text import Text
-
-        rows = []
-        for f in [*report.findings, *report.unchecked]:
-            if problems_only and f.level == "ok":
-                continue
-            mark, style = LEVEL_STYLE[f.level]
-            rows.append([Text(f"{mark} {f.level}", style=style), f.check, f.message, f.fix or ""])
-        out.table(["", "CHECK", "FINDING", "FIX"], rows)
-        if report.problems:
-            out.error(
-                f"{len(report.problems)} problem(s), {len(report.warnings)} warning(s) in {report.project}"
-            )
-        elif report.unchecked:
-            out.warn(
-                f"could not check everything in {report.project}: {len(report.unchecked)} check(s) failed"
-            )
-        else:
-            out.success(f"{report.project} is healthy ({len(report.warnings)} warning(s))")
+        _table(out, report, problems_only=problems_only)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _table(out: Output, report: lib.Report, *, problems_only: bool) -> None:
+    rows = [
+        [LEVEL_CELL[f.level], f.check, f.message, f.fix or ""]
+        for f in [*report.findings, *report.unchecked]
+        if not (problems_only and f.level == "ok")
+    ]
+    out.table(["", "CHECK", "FINDING", "FIX"], rows)
+    if report.problems:
+        out.error(
+            f"{len(report.problems)} problem(s), {len(report.warnings)} warning(s) in {report.project}"
+        )
+    elif report.unchecked:
+        out.warn(
+            f"could not check everything in {report.project}: {len(report.unchecked)} check(s) failed"
+        )
+    else:
+        out.success(f"{report.project} is healthy ({len(report.warnings)} warning(s))")
+
+
+def _markdown(out: Output, report: lib.Report) -> None:
+    """For a CI step summary: a heading, the verdict, and one table row per finding."""
+    if report.problems:
+        headline = f"❌ **{len(report.problems)} problem(s)**, {len(report.warnings)} warning(s)"
+    elif report.unchecked:
+        headline = f"⚠️ **could not check everything** ({len(report.unchecked)} check(s) failed)"
+    else:
+        headline = f"✅ **healthy**, {len(report.warnings)} warning(s)"
+    for text in (f"## thothctl doctor: `{report.project}`", "", headline, ""):
+        out.line(text)
+    out.markdown_table(
+        ["", "Check", "Finding", "Fix"],
+        [
+            [MARKDOWN_ICON.get(f.level, "❔"), f.check, f.message, f"`{f.fix}`" if f.fix else ""]
+            for f in [*report.findings, *report.unchecked]
+        ],
+    )
