@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thothctl.config import Config
+if TYPE_CHECKING:
+    from thothctl.config import Config
 
 # Published list prices (USD), read from the pricing pages on the date below.
 PRICES_AS_OF = "2026-11-28"
@@ -35,6 +36,13 @@ class CostLine:
     unit_price: float
     free: float
     cost: float
+
+    @property
+    def list_price(self) -> str:
+        """The unit price as the pricing page states it: "$0.06/version/month", "$0.03/10k ops"."""
+        if self.unit == "operation":
+            return f"${self.unit_price * 10_000:.2f}/10k ops"
+        return f"${self.unit_price:.2f}/{self.unit}/month"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +108,9 @@ def estimate(
     other_access_ops: int = 0,
     free_tier: bool = True,
 ) -> CostEstimate:
+    """The monthly cost of the configured jobs and secrets, with every assumption stated.
+
+    ``other_*`` are what else the billing account uses (it shares the free tier)."""
     jobs = len(cfg.jobs)
     runs = {job.name: runs_per_month(job.schedule, job.time_zone) for job in cfg.jobs.values()}
     total_runs = sum(runs.values())

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from thothctl.cost import runs_per_month
-
-
-def test_runs_are_counted_from_the_cron_schedules():
-    assert runs_per_month("0 2 * * *", "UTC") == 30
-    assert runs_per_month("0 * * * *", "UTC") == 720
-    assert runs_per_month("*/15 9-17 * * 1-5", "Europe/Berlin") == 36 * 22
-
 
 def test_default_setup_fits_the_free_tier(cli):
     result = cli("cost", "-o", "json")

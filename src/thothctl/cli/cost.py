@@ -57,7 +57,7 @@ def cost_command(
                 line.item,
                 f"{line.quantity:,.0f} {line.unit}s",
                 f"{line.free:,.0f}",
-                _price(line.unit_price, line.unit),
+                line.list_price,
                 f"${line.cost:,.2f}",
             ]
             for line in est.lines
@@ -71,9 +71,3 @@ def cost_command(
         out.line("Prices: " + ", ".join(lib.PRICE_SOURCES))
 
     out.emit(est.to_json(), human)
-
-
-def _price(unit_price: float, unit: str) -> str:
-    if unit == "operation":
-        return f"${unit_price * 10_000:.2f}/10k ops"
-    return f"${unit_price:.2f}/{unit}/month"
