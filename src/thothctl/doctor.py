@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from thothctl import apis as apislib
-from thothctl import cloudrun, iampolicy, jobs, serviceaccounts
+from thothctl import cloudrun, iampolicy, jobs, secrets, serviceaccounts
 from thothctl.errors import EXIT_DOCTOR, EXIT_FAILED, EXIT_OK, ThothError, describe
-from thothctl.secrets import store as secrets
 
 if TYPE_CHECKING:
     from thothctl.config import Config
