@@ -1,4 +1,5 @@
-"""The configured Cloud Run service, read-only: its URL, identity and secret env vars.
+"""The configured Cloud Run service: its URL, identity and secret env vars, and the one change
+thothctl makes to it, pointing its secret env vars at a rotated secret's new version.
 
 thothctl never deploys the service. When it is missing, :func:`get_service` raises a
 :class:`NotFoundError` that says what to deploy, instead of guessing a URL.
@@ -6,10 +7,12 @@ thothctl never deploys the service. When it is missing, :func:`get_service` rais
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from thothctl.errors import NotFoundError, grpc_code_name
+from thothctl import retry
+from thothctl.errors import NotFoundError, OperationError, code_of
 
 
 @dataclass(frozen=True)
@@ -68,19 +71,24 @@ def get_raw(clients: Any, config: Any) -> Any:
     try:
         return clients.run.get_service(request={"name": service_name(clients, config)})
     except Exception as exc:
-        if grpc_code_name(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             raise missing_service_error(clients, config) from None
         raise
 
 
-def info_from(svc: Any) -> ServiceInfo:
-    parts = svc.name.split("/")
-    refs = []
+def _secret_env(svc: Any) -> Iterator[tuple[Any, Any]]:
+    """(env var, secret_key_ref) of every container env var whose value is a secret."""
     for container in svc.template.containers:
         for env in container.env:
             if "value_source" in env and env.value_source.secret_key_ref.secret:
-                ref = env.value_source.secret_key_ref
-                refs.append(SecretRef(env.name, ref.secret, ref.version or "latest"))
+                yield env, env.value_source.secret_key_ref
+
+
+def info_from(svc: Any) -> ServiceInfo:
+    parts = svc.name.split("/")
+    refs = [
+        SecretRef(env.name, ref.secret, ref.version or "latest") for env, ref in _secret_env(svc)
+    ]
     return ServiceInfo(
         name=svc.name,
         service=parts[-1],
@@ -105,3 +113,102 @@ def get_service(clients: Any, config: Any) -> ServiceInfo:
             hint="wait for its first revision to become ready (`gcloud run services describe`)",
         )
     return info
+
+
+# --- pointing the service at a secret's new version -------------------------------------------
+
+
+@dataclass
+class ServiceUpdate:
+    """What :func:`point_at_version` did. ``pinned`` env vars now name the new version number;
+    ``refreshed`` ones (on ``latest`` or an alias) got a new revision so that they re-read it."""
+
+    service: str
+    updated: bool = False
+    pinned: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    revision: str | None = None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _refers_to(ref_secret: str, name: str) -> bool:
+    if ref_secret == name:
+        return True
+    parts = ref_secret.split("/")
+    return len(parts) == 4 and parts[0] == "projects" and parts[2] == "secrets" and parts[3] == name
+
+
+def secret_refs(svc: Any, name: str) -> list[tuple[Any, Any]]:
+    """(env var, secret_key_ref) pairs of the service's containers that reference secret ``name``
+    (by id or by full resource name)."""
+    return [(env, ref) for env, ref in _secret_env(svc) if _refers_to(ref.secret, name)]
+
+
+def pinned_versions(clients: Any, config: Any, name: str) -> set[int]:
+    """Version numbers of the secret the service pins (best effort: empty if unknown)."""
+    try:
+        svc = get_raw(clients, config)
+    except NotFoundError:
+        return set()
+    except Exception as exc:
+        if code_of(exc) == "PERMISSION_DENIED":
+            return set()
+        raise
+    return {int(ref.version) for _, ref in secret_refs(svc, name) if ref.version.isdigit()}
+
+
+def rotation_annotation(name: str) -> str:
+    return "thothctl.dev/" + f"rotated-{name}"[:63]
+
+
+def _repoint(svc: Any, name: str, version: int) -> tuple[list[str], list[str]]:
+    """Edit ``svc`` in memory: numeric refs to the secret are pinned to ``version``, refs to
+    ``latest`` or an alias get the rotation annotation. Returns (pinned, refreshed) env vars."""
+    pinned, refreshed = [], []
+    for env, ref in secret_refs(svc, name):
+        if not ref.version.isdigit():
+            refreshed.append(env.name)
+        elif int(ref.version) != version:
+            ref.version = str(version)
+            pinned.append(env.name)
+    key = rotation_annotation(name)
+    if refreshed and svc.template.annotations.get(key) != str(version):
+        svc.template.annotations[key] = str(version)
+    elif not pinned:
+        refreshed = []  # nothing to change: every ref already reads this version
+    return pinned, refreshed
+
+
+def point_at_version(
+    clients: Any, config: Any, name: str, version: int, attempts: int = 4
+) -> ServiceUpdate:
+    """Point the service's env vars that reference secret ``name`` at ``version``: numeric refs
+    are pinned to it, refs to ``latest`` or an alias get a new revision (an annotation naming the
+    version), because Cloud Run resolves env-var secrets only when an instance starts. Idempotent;
+    a concurrent deploy is re-read and the change re-applied."""
+    result = ServiceUpdate(service=service_name(clients, config))
+    for last in retry.attempts(tries=attempts, maximum=2.0):
+        svc = get_raw(clients, config)
+        if not secret_refs(svc, name):
+            result.note = f"the service does not reference secret {name}; nothing to update"
+            return result
+        pinned, refreshed = _repoint(svc, name, version)
+        if not pinned and not refreshed:
+            result.note = f"the service already uses version {version}"
+            result.revision = svc.latest_ready_revision.rsplit("/", 1)[-1] or None
+            return result
+        svc.template.revision = ""  # a new, generated revision name
+        try:
+            updated = clients.wait(clients.run.update_service(request={"service": svc}))
+        except Exception as exc:
+            if retry.is_conflict(exc) and not last:
+                continue  # someone deployed in between: read again
+            raise
+        result.updated = True
+        result.pinned, result.refreshed = pinned, refreshed
+        result.revision = (updated.latest_created_revision or "").rsplit("/", 1)[-1] or None
+        return result
+    raise OperationError(f"the Cloud Run service {config.service} kept changing under us")

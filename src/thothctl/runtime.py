@@ -28,13 +28,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from thothctl.errors import NotFoundError, ThothError
+from thothctl.errors import ThothError
+from thothctl.secrets.resolve import SecretNotFound
 
 __all__ = ["SecretNotFound", "SecretResolver", "clear_cache", "get_secret"]
-
-
-class SecretNotFound(NotFoundError):
-    """No env var, no enabled version and no default for a required secret."""
 
 
 class SecretResolver:
@@ -77,7 +74,7 @@ class SecretResolver:
             return self._config
 
     def _spec(self, name: str):
-        from thothctl.secrets import default_spec
+        from thothctl.secrets.values import default_spec
 
         try:
             return self.config.secrets.get(name) or default_spec(name)
@@ -108,6 +105,8 @@ class SecretResolver:
     def get(
         self, name: str, *, version: str = "latest", required: bool = True, env: str | None = None
     ) -> str | None:
+        from thothctl.secrets import resolve
+
         spec = self._spec(name)
         var = env or spec.env
         if self.environ.get(var) is not None:
@@ -118,38 +117,12 @@ class SecretResolver:
             hit = self._cache.get(key)
             if hit is not None and (self.ttl is None or time.monotonic() - hit[0] < self.ttl):
                 return hit[1]
-        value = self._fetch(clients, spec, version)
-        if value is None:
-            if spec.default is not None:
-                return spec.default
-            if required:
-                raise SecretNotFound(
-                    f"secret {name} has no enabled version and ${var} is not set",
-                    hint=f"add one with `thothctl secrets set {name}` or export {var}",
-                )
-            return None
+        found = resolve.fetch(clients, spec, version, env=var)
+        if found is None:
+            return resolve.fallback(spec, var, required).value
         with self._lock:
-            self._cache[key] = (time.monotonic(), value)
-        return value
-
-    def _fetch(self, clients: Any, spec, version: str) -> str | None:
-        from thothctl import secrets as lib
-        from thothctl.errors import OperationError
-
-        try:
-            if version == "latest":
-                try:
-                    _, data = lib.access(clients, spec.name, "latest")
-                except OperationError:
-                    found = lib.latest_enabled(clients, spec.name)
-                    if found is None:
-                        return None
-                    data = found[1]
-            else:
-                _, data = lib.access(clients, spec.name, version)
-        except NotFoundError:
-            return None
-        return data.decode("utf-8")
+            self._cache[key] = (time.monotonic(), found[1])
+        return found[1]
 
     def clear(self) -> None:
         with self._lock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import typer
 
@@ -13,7 +12,7 @@ from thothctl.cli.context import get_ctx
 from thothctl.errors import ThothError, UsageError
 from thothctl.lazy import lazy
 
-lib = lazy("thothctl.secrets")
+lib = lazy("thothctl.secrets.resolve")
 
 # Replaced in tests; os.execvpe replaces this process with the command.
 EXECVPE = os.execvpe
@@ -55,21 +54,16 @@ def exec_command(
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     app_ctx = get_ctx(ctx)
-    config = app_ctx.config
-    for name in names:
-        config.secret(name)  # unknown names: exit 2 before any call
-    resolved = lib.resolve_env(lambda: app_ctx.clients, config, app_ctx.environ, names)
+    # Unknown --only names are a usage error (exit 2) before any call.
+    resolved = lib.resolve_env(lambda: app_ctx.clients, app_ctx.config, app_ctx.environ, names)
     out = app_ctx.out
-    env = dict(os.environ)
     for r in resolved:
         out.verbose(f"{r.env} <- {r.name} ({r.source})")
-        if r.source == "default":
+        if r.source == lib.DEFAULT:
             out.info(f"{r.name}: no enabled version; {r.env} gets the config default")
-        if r.value is not None:
-            env[r.env] = r.value
+    env = lib.exec_environment(resolved, os.environ)
     app_ctx.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    out.flush()
     try:
         EXECVPE(args[0], args, env)
     except FileNotFoundError:

@@ -1,7 +1,8 @@
-"""`thothctl secrets`: the Secret Manager lifecycle (issue: secrets).
+"""`thothctl secrets`: the Secret Manager lifecycle.
 
-Parse and validate every argument first (bad input: exit 2, no call made), read a value only from
-the hidden prompt, stdin, a file or the configured env var, call thothctl.secrets, render.
+Parse and validate every argument first (bad input: exit 2, no call made), read the value through
+thothctl.secrets.values (hidden prompt, stdin, a file or the configured env var), call one
+thothctl.secrets function, render its result.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import typer
 
 from thothctl import validate
 from thothctl.cli.complete import complete_secret_name
-from thothctl.cli.context import get_ctx
-from thothctl.errors import ThothError, UsageError
+from thothctl.cli.context import AppContext, get_ctx
+from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
-from thothctl.output import relative_time
+from thothctl.output import Styled, relative_time
 
 lib = lazy("thothctl.secrets")
-ACCESSOR_ROLE = (
-    "roles/secretmanager.secretAccessor"  # the default role (thothctl.secrets.ACCESSOR_ROLE)
-)
+# The default role; the same as thothctl.secrets.ACCESSOR_ROLE (spelled out so that building the
+# command tree does not import the library).
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 
 app = typer.Typer(
     help="Create, set, rotate, read and grant access to Thoth's secrets.\n\n"
@@ -32,8 +33,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FROM_FILE_HELP = (
-    "Read the value from PATH, or from stdin with '-' (one trailing newline is removed)."
+SOURCE_ARG = typer.Argument(
+    None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
+)
+FROM_FILE_OPTION = typer.Option(
+    None,
+    "--from-file",
+    "-f",
+    help="Read the value from PATH, or from stdin with '-' (one trailing newline is removed).",
+    show_default=False,
 )
 
 
@@ -54,42 +62,19 @@ def _name(value: str) -> str:
     return _check(validate.check_secret_id, value)
 
 
-def _source_arg(source: str | None, from_file: str | None) -> str | None:
-    """The optional positional SOURCE may only be '-': values never go in argv."""
-    if source is None:
-        return from_file
-    if source != "-":
-        # Never echo the argument: it may be the secret someone tried to pass.
-        raise UsageError(
-            "the only positional value source is '-' (stdin): a secret value is never taken from "
-            "the command line",
-            hint="pipe it (`... | thothctl secrets set NAME -`), use --from-file PATH, or run "
-            "interactively to be prompted",
-        )
-    if from_file is not None and from_file != "-":
-        raise UsageError("give either '-' or --from-file, not both")
-    return "-"
-
-
-def _read_value(ctx: typer.Context, spec, source: str | None) -> lib.SecretValue:
-    app_ctx = get_ctx(ctx)
+def _read_value(app_ctx: AppContext, name: str, source: str | None) -> lib.SecretValue:
+    """The value from its one source (``-``: stdin, a path, else the prompt or the env var)."""
     out = app_ctx.out
-    if source == "-":
-        stream = getattr(sys.stdin, "buffer", None)
-        raw = stream.read() if stream is not None else sys.stdin.read().encode()
-        value = lib.value_from_stdin(spec, raw)
-        if value.stripped_newline:
-            out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
-        return value
-    if source is not None:
-        return lib.value_from_file(spec, source)
-    if app_ctx.can_prompt:
-        label = spec.description + (f" [{spec.default}]" if spec.default else "")
-        text = out.prompt_secret(label)
-        if not text and spec.default:
-            text = spec.default
-        return lib.value_from_prompt(spec, text)
-    return lib.value_from_env(spec, app_ctx.environ)
+    value = lib.read_value(
+        lib.spec_for(app_ctx.config, name),
+        source,
+        stdin=sys.stdin,
+        environ=app_ctx.environ,
+        prompt=out.prompt_secret if app_ctx.can_prompt else None,
+    )
+    if value.stripped_newline:
+        out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
+    return value
 
 
 # --- list / describe / versions -------------------------------------------------------------
@@ -110,15 +95,13 @@ def list_cmd(ctx: typer.Context) -> None:
     rows = lib.list_secrets(app_ctx.clients, app_ctx.config)
 
     def human() -> None:
-        from rich.text import Text
-
         table = []
         for s in rows:
             counts = s.counts
             latest = s.latest
-            exists = Text("yes", style="green") if s.exists else Text("missing", style="red")
+            exists = Styled("yes", "green") if s.exists else Styled("missing", "red")
             if not s.exists and not s.required:
-                exists = Text("missing (optional)", style="yellow")
+                exists = Styled("missing (optional)", "yellow")
             versions = (
                 f"{counts['enabled']}/{counts['disabled']}/{counts['destroyed']}" if counts else "-"
             )
@@ -180,22 +163,10 @@ def describe_cmd(
             ("aliases", [f"{k}={v}" for k, v in sorted(st.aliases.items())]),
         ]
         if counts is not None:
-            pairs.append(
-                (
-                    "versions",
-                    f"{counts['enabled']} enabled, {counts['disabled']} disabled, {counts['destroyed']} destroyed",
-                )
-            )
-            pairs.append(
-                (
-                    "latest",
-                    f"{latest.number} ({latest.state.lower()}, {relative_time(latest.create_time)})"
-                    if latest
-                    else "-",
-                )
-            )
-        for role, members in sorted((st.bindings or {}).items()):
-            pairs.append((role, members))
+            pairs.append(("versions", ", ".join(f"{n} {state}" for state, n in counts.items())))
+            age = f"{latest.state.lower()}, {relative_time(latest.create_time)}" if latest else ""
+            pairs.append(("latest", f"{latest.number} ({age})" if latest else "-"))
+        pairs.extend(sorted((st.bindings or {}).items()))
         out.fields(pairs)
         if not st.exists:
             out.info(f"{name} does not exist yet: `thothctl secrets create {name}`")
@@ -302,12 +273,8 @@ def create_cmd(
 def set_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    source: str | None = typer.Argument(
-        None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
-    ),
-    from_file: str | None = typer.Option(
-        None, "--from-file", "-f", help=FROM_FILE_HELP, show_default=False
-    ),
+    source: str | None = SOURCE_ARG,
+    from_file: str | None = FROM_FILE_OPTION,
 ) -> None:
     """Add a new version holding a value.
 
@@ -319,10 +286,9 @@ def set_cmd(
     Example: printf '%s' "$TOKEN" | thothctl secrets set gitlab-token -
     """
     name = _name(name)
-    source = _source_arg(source, from_file)
+    source = lib.check_source(source, from_file)
     app_ctx = get_ctx(ctx)
-    spec = lib.spec_for(app_ctx.config, name)
-    value = _read_value(ctx, spec, source)
+    value = _read_value(app_ctx, name, source)
     out = app_ctx.out
     with out.spinner(f"Adding a version to {name}…"):
         result = lib.add_version(app_ctx.clients, name, value)
@@ -343,12 +309,8 @@ def set_cmd(
 def rotate_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    source: str | None = typer.Argument(
-        None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
-    ),
-    from_file: str | None = typer.Option(
-        None, "--from-file", "-f", help=FROM_FILE_HELP, show_default=False
-    ),
+    source: str | None = SOURCE_ARG,
+    from_file: str | None = FROM_FILE_OPTION,
     keep: int = typer.Option(
         2, "--keep", min=1, help="Enabled versions to keep, the new one included."
     ),
@@ -376,17 +338,16 @@ def rotate_cmd(
     Example: thothctl secrets rotate gitlab-token --from-file token.txt --update-service
     """
     name = _name(name)
-    source = _source_arg(source, from_file)
+    source = lib.check_source(source, from_file)
     if disable_previous:
         keep = 1
     app_ctx = get_ctx(ctx)
-    spec = lib.spec_for(app_ctx.config, name)
-    value = _read_value(ctx, spec, source)
+    value = _read_value(app_ctx, name, source)
     out = app_ctx.out
     if destroy_old and not app_ctx.confirm(
         f"Destroy the versions of {name} older than the kept ones? This cannot be undone"
     ):
-        raise ThothError("cancelled; nothing was changed")
+        raise Cancelled()
     with out.spinner(f"Rotating {name}…"):
         result = lib.rotate(
             app_ctx.clients,
@@ -424,9 +385,9 @@ def rotate_cmd(
             out.info(f"Destroyed version(s) {', '.join(map(str, result.destroyed))}.")
         out.info(f"Enabled now: {', '.join(map(str, result.kept))}.")
         for note in result.notes:
-            if note.startswith("no new version"):
-                continue
-            out.warn(note) if "pins" in note else out.info(f"note: {note}")
+            if note.kind is lib.NoteKind.UNCHANGED:
+                continue  # said in the first line
+            out.warn(note.text) if note.warning else out.info(f"note: {note.text}")
 
     out.emit(result.to_json(), human)
 
@@ -461,14 +422,7 @@ def get_cmd(
         )
     number, data = lib.access(app_ctx.clients, name, version)
     if out.json_mode:
-        try:
-            out.json({"name": name, "version": number, "value": data.decode("utf-8")})
-        except UnicodeDecodeError:
-            import base64
-
-            out.json(
-                {"name": name, "version": number, "value_base64": base64.b64encode(data).decode()}
-            )
+        out.json({"name": name, "version": number, **lib.payload_json(data)})
         return
     out.raw(data)
     if out.is_tty and not data.endswith(b"\n"):
@@ -478,83 +432,78 @@ def get_cmd(
 # --- version states / delete ------------------------------------------------------------------
 
 
-def _version_number(value: str) -> str:
-    return _check(validate.check_version_number, value)
+VERSION_ACTIONS = {
+    "disable": (
+        """Disable one version: it can no longer be read, but can be enabled again.
+
+        The data is kept, so the version can be enabled again; a disabled version is still billed as
+        an active version. Anything reading it ('latest' included, when it is the newest) gets an error.
+
+        Example: thothctl secrets disable gitlab-token 3
+        """,
+        None,
+    ),
+    "enable": (
+        """Enable a disabled version again.
+
+        A destroyed version cannot be enabled: its data is gone. Enabling an enabled version changes
+        nothing.
+
+        Example: thothctl secrets enable gitlab-token 3
+        """,
+        None,
+    ),
+    "destroy": (
+        """Destroy one version's data for good (asks first, or pass --yes).
+
+        Irreversible: the payload is erased and the version can never be enabled again (destroyed
+        versions are not billed). Versions the Cloud Run service still pins should be rotated away first.
+
+        Example: thothctl secrets destroy gitlab-token 1 --yes
+        """,
+        "Destroy version {version} of {name}? Its data cannot be recovered",
+    ),
+}
+DONE = {"enable": "Enabled", "disable": "Disabled", "destroy": "Destroyed"}
 
 
-def _state_change(ctx: typer.Context, name: str, version: str, action: str) -> None:
-    app_ctx = get_ctx(ctx)
-    out = app_ctx.out
-    info = lib.set_state(app_ctx.clients, name, version, action)
-    word = {"enable": "Enabled", "disable": "Disabled", "destroy": "Destroyed"}[action]
-
-    def human() -> None:
-        if action == "destroy" and info.state == "DISABLED" and info.scheduled_destroy_time:
-            out.success(
-                f"Version {version} of {name} is disabled and will be destroyed at {info.scheduled_destroy_time}."
-            )
-        else:
-            out.success(f"{word} version {version} of {name} (now {info.state.lower()}).")
-        if action == "disable":
-            out.info(
-                "note: disabled versions are still billed; destroy them when no longer needed."
-            )
-
-    out.emit({"name": name, **info.to_json()}, human)
+def _render_state(out, name: str, version: str, action: str, info) -> None:
+    if action == "destroy" and info.state == "DISABLED" and info.scheduled_destroy_time:
+        out.success(
+            f"Version {version} of {name} is disabled and will be destroyed at "
+            f"{info.scheduled_destroy_time}."
+        )
+    else:
+        out.success(f"{DONE[action]} version {version} of {name} (now {info.state.lower()}).")
+    if action == "disable":
+        out.info("note: disabled versions are still billed; destroy them when no longer needed.")
 
 
-@app.command("disable")
-def disable_cmd(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    version: str = typer.Argument(..., help="Version number."),
-) -> None:
-    """Disable one version: it can no longer be read, but can be enabled again.
+def _version_command(action: str, doc: str, question: str | None) -> None:
+    """Register `secrets disable|enable|destroy NAME VERSION`: one body for the three."""
 
-    The data is kept, so the version can be enabled again; a disabled version is still billed as
-    an active version. Anything reading it ('latest' included, when it is the newest) gets an error.
+    def command(
+        ctx: typer.Context,
+        name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+        version: str = typer.Argument(..., help="Version number."),
+    ) -> None:
+        name, version = _name(name), _check(validate.check_version_number, version)
+        app_ctx = get_ctx(ctx)
+        if question and not app_ctx.confirm(question.format(name=name, version=version)):
+            raise Cancelled()
+        info = lib.set_state(app_ctx.clients, name, version, action)
+        out = app_ctx.out
+        out.emit(
+            {"name": name, **info.to_json()},
+            lambda: _render_state(out, name, version, action, info),
+        )
 
-    Example: thothctl secrets disable gitlab-token 3
-    """
-    name, version = _name(name), _version_number(version)
-    _state_change(ctx, name, version, "disable")
-
-
-@app.command("enable")
-def enable_cmd(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    version: str = typer.Argument(..., help="Version number."),
-) -> None:
-    """Enable a disabled version again.
-
-    A destroyed version cannot be enabled: its data is gone. Enabling an enabled version changes
-    nothing.
-
-    Example: thothctl secrets enable gitlab-token 3
-    """
-    name, version = _name(name), _version_number(version)
-    _state_change(ctx, name, version, "enable")
+    command.__name__ = f"{action}_cmd"
+    app.command(action, help=doc)(command)
 
 
-@app.command("destroy")
-def destroy_cmd(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    version: str = typer.Argument(..., help="Version number."),
-) -> None:
-    """Destroy one version's data for good (asks first, or pass --yes).
-
-    Irreversible: the payload is erased and the version can never be enabled again (destroyed
-    versions are not billed). Versions the Cloud Run service still pins should be rotated away first.
-
-    Example: thothctl secrets destroy gitlab-token 1 --yes
-    """
-    name, version = _name(name), _version_number(version)
-    app_ctx = get_ctx(ctx)
-    if not app_ctx.confirm(f"Destroy version {version} of {name}? Its data cannot be recovered"):
-        raise ThothError("cancelled; nothing was changed")
-    _state_change(ctx, name, version, "destroy")
+for _action, (_doc, _question) in VERSION_ACTIONS.items():
+    _version_command(_action, _doc, _question)
 
 
 @app.command("delete")
@@ -572,7 +521,7 @@ def delete_cmd(
     name = _name(name)
     app_ctx = get_ctx(ctx)
     if not app_ctx.confirm(f"Delete secret {name} and all its versions? This cannot be undone"):
-        raise ThothError("cancelled; nothing was changed")
+        raise Cancelled()
     lib.delete(app_ctx.clients, name)
     out = app_ctx.out
     out.emit({"name": name, "deleted": True}, lambda: out.success(f"Deleted secret {name}."))
@@ -581,21 +530,33 @@ def delete_cmd(
 # --- grant / revoke ----------------------------------------------------------------------------
 
 
-def _grant_args(name: str, member: str, role: str, allow_public: bool) -> tuple[str, str, str]:
-    return (
-        _name(name),
-        _check(validate.check_member, member, allow_public=allow_public),
-        _check(validate.check_role, role),
-    )
+MEMBER_HELP = "serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
+
+
+def _change_access(ctx: typer.Context, action: str, name: str, member: str, role: str) -> None:
+    """grant | revoke one role on one secret, and say what changed."""
+    app_ctx = get_ctx(ctx)
+    out = app_ctx.out
+    result = getattr(lib, action)(app_ctx.clients, name, member, role)
+
+    def human() -> None:
+        if result.changed and action == "grant":
+            out.success(f"Granted {role} on {name} to {member}.")
+        elif result.changed:
+            out.success(f"Revoked {role} on {name} from {member}.")
+        elif action == "grant":
+            out.info(f"{member} already has {role} on {name}; nothing changed.")
+        else:
+            out.info(f"{member} does not have {role} on {name}; nothing changed.")
+
+    out.emit(result.to_json(), human)
 
 
 @app.command("grant")
 def grant_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    member: str = typer.Argument(
-        ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
-    ),
+    member: str = typer.Argument(..., help=MEMBER_HELP),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to grant on this secret only."),
     allow_public: bool = typer.Option(
         False, "--allow-public", help="Allow allUsers / allAuthenticatedUsers."
@@ -608,27 +569,15 @@ def grant_cmd(
 
     Example: thothctl secrets grant gitlab-token serviceAccount:thoth-mcp-sa@my-project.iam.gserviceaccount.com
     """
-    name, member, role = _grant_args(name, member, role, allow_public)
-    app_ctx = get_ctx(ctx)
-    out = app_ctx.out
-    result = lib.grant(app_ctx.clients, name, member, role)
-
-    def human() -> None:
-        if result.changed:
-            out.success(f"Granted {role} on {name} to {member}.")
-        else:
-            out.info(f"{member} already has {role} on {name}; nothing changed.")
-
-    out.emit(result.to_json(), human)
+    name, member = _name(name), _check(validate.check_member, member, allow_public=allow_public)
+    _change_access(ctx, "grant", name, member, _check(validate.check_role, role))
 
 
 @app.command("revoke")
 def revoke_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
-    member: str = typer.Argument(
-        ..., help="serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
-    ),
+    member: str = typer.Argument(..., help=MEMBER_HELP),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to revoke."),
 ) -> None:
     """Revoke a member's role on one secret; other bindings are kept.
@@ -638,15 +587,5 @@ def revoke_cmd(
 
     Example: thothctl secrets revoke gitlab-token user:alice@example.com
     """
-    name, member, role = _grant_args(name, member, role, True)
-    app_ctx = get_ctx(ctx)
-    out = app_ctx.out
-    result = lib.revoke(app_ctx.clients, name, member, role)
-
-    def human() -> None:
-        if result.changed:
-            out.success(f"Revoked {role} on {name} from {member}.")
-        else:
-            out.info(f"{member} does not have {role} on {name}; nothing changed.")
-
-    out.emit(result.to_json(), human)
+    name, member = _name(name), _check(validate.check_member, member, allow_public=True)
+    _change_access(ctx, "revoke", name, member, _check(validate.check_role, role))

@@ -1,0 +1,103 @@
+"""Secret Manager, the Thoth way, in five rooms:
+
+- :mod:`~thothctl.secrets.values`: where a value comes from (prompt, stdin, file, env var) and
+  the checks it passes before any call;
+- :mod:`~thothctl.secrets.store`: secrets and versions (list, describe, access, create, add a
+  version without ever a duplicate, enable/disable/destroy, delete, aliases);
+- :mod:`~thothctl.secrets.iam`: grant and revoke one role on one secret;
+- :mod:`~thothctl.secrets.rotate`: add, verify, update the Cloud Run service, retire old versions;
+- :mod:`~thothctl.secrets.resolve`: which value each env var gets, for ``exec`` and
+  :mod:`thothctl.runtime`.
+
+The names other modules use are re-exported here (``secrets.add_version``, ``secrets.SecretValue``).
+"""
+
+from __future__ import annotations
+
+from thothctl.secrets.iam import GrantResult, check_permissions, grant, revoke
+from thothctl.secrets.resolve import (
+    Resolved,
+    SecretNotFound,
+    exec_environment,
+    resolve_env,
+    resolve_one,
+)
+from thothctl.secrets.rotate import Note, NoteKind, RotateResult, rotate
+from thothctl.secrets.store import (
+    ACCESSOR_ROLE,
+    PAGE_SIZE,
+    STATES,
+    AddResult,
+    SecretStatus,
+    VersionInfo,
+    access,
+    add_version,
+    create,
+    delete,
+    describe,
+    latest_enabled,
+    list_secrets,
+    secret_path,
+    set_state,
+    versions,
+)
+from thothctl.secrets.values import (
+    MAX_PAYLOAD,
+    SecretValue,
+    check_source,
+    check_value,
+    crc32c,
+    default_spec,
+    payload_json,
+    read_value,
+    spec_for,
+    value_from_env,
+    value_from_file,
+    value_from_prompt,
+    value_from_stdin,
+)
+
+__all__ = [
+    "ACCESSOR_ROLE",
+    "MAX_PAYLOAD",
+    "PAGE_SIZE",
+    "STATES",
+    "AddResult",
+    "GrantResult",
+    "Note",
+    "NoteKind",
+    "Resolved",
+    "RotateResult",
+    "SecretNotFound",
+    "SecretStatus",
+    "SecretValue",
+    "VersionInfo",
+    "access",
+    "add_version",
+    "check_permissions",
+    "check_source",
+    "check_value",
+    "crc32c",
+    "create",
+    "default_spec",
+    "delete",
+    "describe",
+    "exec_environment",
+    "grant",
+    "latest_enabled",
+    "list_secrets",
+    "payload_json",
+    "read_value",
+    "resolve_env",
+    "resolve_one",
+    "revoke",
+    "rotate",
+    "secret_path",
+    "set_state",
+    "spec_for",
+    "value_from_env",
+    "value_from_file",
+    "value_from_prompt",
+    "value_from_stdin",
+    "versions",
+]

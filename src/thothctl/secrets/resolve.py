@@ -1,0 +1,118 @@
+"""Which value each secret's env var gets, for `thothctl exec` and for
+:func:`thothctl.runtime.get_secret` (the one resolution both use).
+
+For one secret: the env var if it is already set (no Google call at all, so local development
+works without credentials); else the newest ENABLED version from Secret Manager (CRC32C-verified;
+when the newest version is disabled or destroyed, the newest enabled one); else the config
+default; else, for a required secret, :class:`SecretNotFound`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from thothctl.config import Config, SecretSpec
+from thothctl.errors import NotFoundError, OperationError
+from thothctl.secrets.store import access, latest_enabled
+
+ENVIRONMENT = "environment"
+DEFAULT = "default"
+MISSING = "missing"
+
+
+class SecretNotFound(NotFoundError):
+    """No env var, no enabled version and no default for a required secret."""
+
+
+@dataclass
+class Resolved:
+    name: str
+    env: str
+    source: str  # "environment" | "version N" | "default" | "missing"
+    value: str | None = None
+
+    def __repr__(self) -> str:  # never show the value
+        return f"Resolved({self.name!r}, env={self.env!r}, source={self.source!r})"
+
+
+def fetch(
+    clients: Any, spec: SecretSpec, version: str = "latest", env: str | None = None
+) -> tuple[int, str] | None:
+    """(version number, text) of the secret from Secret Manager, or None when it has no such
+    version (or, for ``latest``, no enabled version). The text must be UTF-8."""
+    try:
+        if version != "latest":
+            number, data = access(clients, spec.name, version)
+        else:
+            try:
+                number, data = access(clients, spec.name, "latest")
+            except OperationError:  # newest version disabled/destroyed: the newest enabled one
+                found = latest_enabled(clients, spec.name)
+                if found is None:
+                    return None
+                number, data = found
+    except NotFoundError:
+        return None
+    try:
+        return number, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OperationError(
+            f"secret {spec.name} version {number} is not UTF-8 text: it cannot be put in "
+            f"${env or spec.env}"
+        ) from None
+
+
+def fallback(spec: SecretSpec, env: str | None = None, required: bool | None = None) -> Resolved:
+    """No value in the environment or Secret Manager: the config default, else "missing" for an
+    optional secret, else :class:`SecretNotFound`."""
+    env = env or spec.env
+    if spec.default is not None:
+        return Resolved(spec.name, env, DEFAULT, spec.default)
+    if spec.required if required is None else required:
+        raise SecretNotFound(
+            f"secret {spec.name} has no enabled version and ${env} is not set",
+            hint=f"add one with `thothctl secrets set {spec.name}` or export {env}",
+        )
+    return Resolved(spec.name, env, MISSING, None)
+
+
+def resolve_one(clients: Any, spec: SecretSpec, environ: Mapping[str, str]) -> Resolved:
+    """The value for one secret's env var (see the module docstring for the order)."""
+    if environ.get(spec.env) is not None:
+        return Resolved(spec.name, spec.env, ENVIRONMENT, environ[spec.env])
+    found = fetch(clients, spec)
+    if found is None:
+        return fallback(spec)
+    number, text = found
+    if "\x00" in text:
+        raise OperationError(
+            f"secret {spec.name} version {number} contains a NUL byte: not usable in ${spec.env}"
+        )
+    return Resolved(spec.name, spec.env, f"version {number}", text)
+
+
+def resolve_env(
+    clients_factory: Callable[[], Any],
+    config: Config,
+    environ: Mapping[str, str],
+    only: Iterable[str] = (),
+) -> list[Resolved]:
+    """Resolve the configured secrets (or ``only`` those; an unknown name is a usage error before
+    any call) into env values. Google is contacted only when some env var is not set already."""
+    names = list(only) or list(config.secrets)
+    specs = [config.secret(n) for n in names]
+    if all(environ.get(s.env) is not None for s in specs):
+        return [Resolved(s.name, s.env, ENVIRONMENT, environ[s.env]) for s in specs]
+    clients = clients_factory()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(lambda s: resolve_one(clients, s, environ), specs))
+
+
+def exec_environment(resolved: Iterable[Resolved], base: Mapping[str, str]) -> dict[str, str]:
+    """The environment a command runs in: ``base`` plus every resolved value."""
+    env = dict(base)
+    env.update({r.env: r.value for r in resolved if r.value is not None})
+    return env

@@ -1,0 +1,517 @@
+"""Secret Manager CRUD, the Thoth way: list configured vs existing secrets, read values safely,
+add versions without ever creating a duplicate, change version states, move aliases.
+
+Rules kept here (docs/architecture.md, "Secrets hygiene"):
+
+- A value is bytes in memory only. It is never put in an exception message, a result object or a
+  log line; results carry version numbers, states and CRC32C checksums, never payloads.
+- Every AddSecretVersion carries ``data_crc32c``; every access verifies the checksum it gets back.
+- AddSecretVersion is never retried blindly: after a transient error the newest version is read
+  back and, if it is newer than before and holds the same bytes, the first try took effect.
+- Two writers adding the same value at once are settled after the fact: the lowest version wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from thothctl import iampolicy, retry
+from thothctl.config import Config, SecretSpec
+from thothctl.errors import NotFoundError, OperationError, code_of
+from thothctl.secrets.values import SecretValue, crc32c
+
+PAGE_SIZE = 25000  # the largest page ListSecrets / ListSecretVersions allow
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+STATES = ("ENABLED", "DISABLED", "DESTROYED")
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def _time(ts: Any) -> dt.datetime | None:
+    if ts is None:
+        return None
+    if isinstance(ts, dt.datetime):
+        return ts if ts.year > 1970 else None
+    return None
+
+
+@dataclass
+class VersionInfo:
+    number: int
+    state: str
+    create_time: dt.datetime | None
+    destroy_time: dt.datetime | None = None
+    scheduled_destroy_time: dt.datetime | None = None
+    aliases: list[str] = field(default_factory=list)
+    etag: str = ""
+
+    @classmethod
+    def from_pb(cls, v: Any, aliases: Mapping[str, int] | None = None) -> VersionInfo:
+        number = number_of(v.name)
+        return cls(
+            number=number,
+            state=v.state.name,
+            create_time=_time(v.create_time),
+            destroy_time=_time(v.destroy_time) if "destroy_time" in v else None,
+            scheduled_destroy_time=_time(v.scheduled_destroy_time)
+            if "scheduled_destroy_time" in v
+            else None,
+            aliases=sorted(a for a, n in (aliases or {}).items() if n == number),
+            etag=v.etag,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.number,
+            "state": self.state,
+            "create_time": self.create_time,
+            "destroy_time": self.destroy_time,
+            "scheduled_destroy_time": self.scheduled_destroy_time,
+            "aliases": self.aliases,
+        }
+
+
+@dataclass
+class SecretStatus:
+    name: str
+    configured: bool
+    exists: bool
+    env: str | None = None
+    description: str | None = None
+    required: bool = False
+    format: str = "text"
+    resource: str | None = None
+    create_time: dt.datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    replication: str | None = None
+    aliases: dict[str, int] = field(default_factory=dict)
+    versions: list[VersionInfo] | None = None
+    bindings: dict[str, list[str]] | None = None
+
+    @property
+    def counts(self) -> dict[str, int] | None:
+        if self.versions is None:
+            return None
+        return {s.lower(): sum(1 for v in self.versions if v.state == s) for s in STATES}
+
+    @property
+    def latest(self) -> VersionInfo | None:
+        return max(self.versions, key=lambda v: v.number) if self.versions else None
+
+    @property
+    def accessors(self) -> list[str] | None:
+        if self.bindings is None:
+            return None
+        out: list[str] = []
+        for role in (ACCESSOR_ROLE, "roles/secretmanager.admin", "roles/owner"):
+            out.extend(m for m in self.bindings.get(role, []) if m not in out)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        latest = self.latest
+        return {
+            "name": self.name,
+            "configured": self.configured,
+            "exists": self.exists,
+            "env": self.env,
+            "description": self.description,
+            "required": self.required,
+            "format": self.format,
+            "resource": self.resource,
+            "create_time": self.create_time,
+            "labels": self.labels,
+            "replication": self.replication,
+            "aliases": self.aliases,
+            "versions": self.counts,
+            "latest": None
+            if latest is None
+            else {
+                "version": latest.number,
+                "state": latest.state,
+                "create_time": latest.create_time,
+            },
+            "accessors": self.accessors,
+            "bindings": self.bindings,
+        }
+
+
+@dataclass
+class AddResult:
+    secret: str
+    version: int
+    added: bool
+    crc32c: int
+    recovered: bool = False  # the first try took effect although its response was lost
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "secret": self.secret,
+            "version": self.version,
+            "added": self.added,
+            "crc32c": self.crc32c,
+            "recovered_lost_response": self.recovered,
+            "note": self.note,
+        }
+
+
+# --- names and small helpers -------------------------------------------------------------------
+
+
+def secret_path(clients: Any, name: str) -> str:
+    return f"projects/{clients.project}/secrets/{name}"
+
+
+def version_path(clients: Any, name: str, version: str | int) -> str:
+    return f"{secret_path(clients, name)}/versions/{version}"
+
+
+def number_of(resource_name: str) -> int:
+    """The version number at the end of ``projects/P/secrets/S/versions/N``."""
+    return int(resource_name.rsplit("/", 1)[-1])
+
+
+def not_found(name: str) -> NotFoundError:
+    return NotFoundError(
+        f"secret {name} does not exist in this project",
+        hint=f"create it with `thothctl secrets create {name}`",
+    )
+
+
+@contextlib.contextmanager
+def existing(name: str) -> Iterator[None]:
+    """Calls on secret ``name`` inside: NOT_FOUND becomes "does not exist: create it"."""
+    try:
+        yield
+    except Exception as exc:
+        if code_of(exc) == "NOT_FOUND":
+            raise not_found(name) from None
+        raise
+
+
+def _code_and_message(exc: BaseException) -> tuple[str, str]:
+    return code_of(exc), getattr(exc, "message", "") or str(exc)
+
+
+def _replication(secret: Any) -> str:
+    if "user_managed" in secret.replication:
+        return "user-managed: " + ", ".join(
+            r.location for r in secret.replication.user_managed.replicas
+        )
+    return "automatic"
+
+
+def list_versions(clients: Any, name: str, state: str | None = None) -> list[Any]:
+    request: dict[str, Any] = {"parent": secret_path(clients, name), "page_size": PAGE_SIZE}
+    if state:
+        request["filter"] = f"state:{state}"
+    return list(clients.secrets.list_secret_versions(request=request))
+
+
+def get_policy(clients: Any, name: str) -> Any:
+    return clients.secrets.get_iam_policy(
+        request={"resource": secret_path(clients, name), "options": {"requested_policy_version": 3}}
+    )
+
+
+def _status_from(
+    clients: Any, name: str, spec: SecretSpec | None, secret: Any, details: bool
+) -> SecretStatus:
+    st = SecretStatus(
+        name=name,
+        configured=spec is not None,
+        exists=secret is not None,
+        env=spec.env if spec else None,
+        description=spec.description if spec else None,
+        required=spec.required if spec else False,
+        format=spec.format if spec else "text",
+    )
+    if secret is None:
+        return st
+    st.resource = secret.name
+    st.create_time = _time(secret.create_time)
+    st.labels = dict(secret.labels)
+    st.replication = _replication(secret)
+    st.aliases = dict(secret.version_aliases)
+    if details:
+        st.versions = [VersionInfo.from_pb(v, st.aliases) for v in list_versions(clients, name)]
+        st.bindings = iampolicy.all_bindings(get_policy(clients, name))
+    return st
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def list_secrets(clients: Any, config: Config) -> list[SecretStatus]:
+    """Configured and existing secrets side by side. Never fetches a value.
+
+    One ListSecrets call (largest page), then for each configured secret that exists one
+    ListSecretVersions and one GetIamPolicy, in parallel."""
+    found = {
+        s.name.rsplit("/", 1)[-1]: s
+        for s in clients.secrets.list_secrets(
+            request={"parent": f"projects/{clients.project}", "page_size": PAGE_SIZE}
+        )
+    }
+    names = list(config.secrets) + sorted(n for n in found if n not in config.secrets)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [
+            pool.submit(
+                _status_from, clients, n, config.secrets.get(n), found.get(n), n in config.secrets
+            )
+            for n in names
+        ]
+        return [f.result() for f in futures]
+
+
+def describe(clients: Any, config: Config, name: str) -> SecretStatus:
+    try:
+        secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+    except Exception as exc:
+        if code_of(exc) == "NOT_FOUND":
+            if name in config.secrets:
+                return _status_from(clients, name, config.secrets[name], None, False)
+            raise not_found(name) from None
+        raise
+    return _status_from(clients, name, config.secrets.get(name), secret, True)
+
+
+def versions(clients: Any, name: str, state: str | None = None) -> list[VersionInfo]:
+    with existing(name):
+        secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+        found = list_versions(clients, name, state)
+    aliases = dict(secret.version_aliases)
+    return [VersionInfo.from_pb(v, aliases) for v in found]
+
+
+def _verified_payload(response: Any, what: str) -> bytes:
+    data = bytes(response.payload.data)
+    expected = response.payload.data_crc32c if "data_crc32c" in response.payload else None
+    if expected is not None and crc32c(data) != expected:
+        raise OperationError(
+            f"the value of {what} failed its CRC32C check (corrupted in transit)",
+            hint="try again; if it persists, the stored version is damaged",
+        )
+    return data
+
+
+def _access_error(exc: BaseException, name: str, version: str) -> BaseException:
+    """The ThothError for a failed AccessSecretVersion (or ``exc`` itself when unexpected)."""
+    code, msg = _code_and_message(exc)
+    if code == "NOT_FOUND":
+        if "no versions" in msg:
+            return NotFoundError(
+                f"secret {name} does not exist or has no versions",
+                hint=f"add one with `thothctl secrets set {name}`",
+            )
+        return NotFoundError(f"version {version} of secret {name} does not exist")
+    if code == "FAILED_PRECONDITION":
+        state = "destroyed" if "DESTROYED" in msg else "disabled"
+        number = msg.split("/versions/", 1)[-1].split("]", 1)[0] if "/versions/" in msg else version
+        hint = (
+            f"`thothctl secrets enable {name} {number}`, or read another version with --version"
+            if state == "disabled"
+            else "read another version with --version (a destroyed version is gone for good)"
+        )
+        return OperationError(f"version {number} of secret {name} is {state}", hint=hint)
+    return exc
+
+
+def access(clients: Any, name: str, version: str = "latest") -> tuple[int, bytes]:
+    """(version number, value) of one version, CRC32C-verified."""
+    try:
+        response = clients.secrets.access_secret_version(
+            request={"name": version_path(clients, name, version)}
+        )
+    except Exception as exc:
+        err = _access_error(exc, name, version)
+        if err is exc:
+            raise
+        raise err from None
+    number = number_of(response.name)
+    return number, _verified_payload(response, f"{name} version {number}")
+
+
+def latest_enabled(clients: Any, name: str) -> tuple[int, bytes] | None:
+    """The newest ENABLED version and its value, or None when there is none."""
+    enabled = list_versions(clients, name, "ENABLED")
+    if not enabled:
+        return None
+    newest = max(number_of(v.name) for v in enabled)
+    return access(clients, name, str(newest))
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def create(
+    clients: Any, name: str, labels: Mapping[str, str] | None = None, locations: Iterable[str] = ()
+) -> tuple[bool, SecretStatus]:
+    """Create the secret (automatic replication unless locations are given).
+
+    Returns (created, status). An existing secret is read back and left alone; if its labels
+    differ from the requested ones the caller is told through the status."""
+    locations = list(locations)
+    replication: dict[str, Any] = (
+        {"user_managed": {"replicas": [{"location": loc} for loc in locations]}}
+        if locations
+        else {"automatic": {}}
+    )
+    request = {
+        "parent": f"projects/{clients.project}",
+        "secret_id": name,
+        "secret": {"replication": replication, "labels": dict(labels or {})},
+    }
+    created = True
+    for attempt, last in enumerate(clients.creation_attempts(), 1):
+        try:
+            secret = clients.secrets.create_secret(request=request)
+            break
+        except Exception as exc:
+            if code_of(exc) == "ALREADY_EXISTS":
+                # Either it existed before, or our earlier try took effect: read it back.
+                secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+                created = attempt > 1 and dict(secret.labels) == dict(labels or {})
+                break
+            if not retry.is_transient(exc) or last:
+                raise
+    return created, _status_from(clients, name, None, secret, False)
+
+
+def _settle_race(
+    clients: Any, name: str, value: SecretValue, before: int, result: AddResult
+) -> AddResult:
+    """Two writers (two people, a CI job and a person) adding the same value at once both pass
+    the "already holds this value" check. Secret Manager has no conditional add, so the race is
+    settled after the fact: of the identical versions added since ``before``, the lowest number
+    wins and the others are destroyed by the writer that added them."""
+    enabled = (number_of(v.name) for v in list_versions(clients, name, "ENABLED"))
+    for number in sorted(n for n in enabled if before < n < result.version):
+        try:
+            _, data = access(clients, name, str(number))
+        except (NotFoundError, OperationError):
+            continue
+        if data == value.data:
+            clients.secrets.destroy_secret_version(
+                request={"name": version_path(clients, name, result.version)}
+            )
+            return AddResult(
+                name,
+                number,
+                False,
+                result.crc32c,
+                note=f"another writer added this value as version {number} at the same time; "
+                f"the duplicate version {result.version} was destroyed",
+            )
+    return result
+
+
+def _took_effect(clients: Any, name: str, value: SecretValue, before: int) -> int | None:
+    """After a failed add: the newest version, if it is newer than ``before`` and holds the value
+    (the failed try took effect and only its response was lost)."""
+    try:
+        number, data = access(clients, name, "latest")
+    except (NotFoundError, OperationError):
+        return None
+    if number > before and crc32c(data) == value.crc32c and data == value.data:
+        return number
+    return None
+
+
+def add_version(
+    clients: Any, name: str, value: SecretValue, *, skip_if_same: bool = True
+) -> AddResult:
+    """Add a version with ``data_crc32c``; never a duplicate.
+
+    With ``skip_if_same`` nothing is added when the newest ENABLED version already holds these
+    bytes. After a transient error the newest version is read back: if it is newer than before and
+    holds the same bytes, the first try took effect (its response was lost) and is not repeated.
+    """
+    crc = value.crc32c
+    with existing(name):
+        before = max((number_of(v.name) for v in list_versions(clients, name)), default=0)
+        current = latest_enabled(clients, name) if skip_if_same else None
+    if current is not None and current[1] == value.data:
+        note = f"version {current[0]} already holds this value"
+        return AddResult(name, current[0], False, crc, note=note)
+    request = {
+        "parent": secret_path(clients, name),
+        "payload": {"data": value.data, "data_crc32c": crc},
+    }
+    for last in clients.creation_attempts():
+        try:
+            with existing(name):
+                added = number_of(clients.secrets.add_secret_version(request=request).name)
+            return _settle_race(clients, name, value, before, AddResult(name, added, True, crc))
+        except Exception as exc:
+            if not retry.is_transient(exc) or last:
+                raise
+        # Did the failed try take effect? Read the newest version back before trying again.
+        number = _took_effect(clients, name, value, before)
+        if number is not None:
+            result = AddResult(name, number, True, crc, recovered=True)
+            return _settle_race(clients, name, value, before, result)
+    raise AssertionError("unreachable")  # creation_attempts() always yields a last try
+
+
+def set_state(clients: Any, name: str, version: str, action: str) -> VersionInfo:
+    """Enable, disable or destroy one version (action: enable | disable | destroy)."""
+    method = {
+        "enable": clients.secrets.enable_secret_version,
+        "disable": clients.secrets.disable_secret_version,
+        "destroy": clients.secrets.destroy_secret_version,
+    }[action]
+    try:
+        v = method(request={"name": version_path(clients, name, version)})
+    except Exception as exc:
+        code, msg = _code_and_message(exc)
+        if code == "NOT_FOUND":
+            if "Secret [" in msg and "Version" not in msg:
+                raise not_found(name) from None
+            raise NotFoundError(f"version {version} of secret {name} does not exist") from None
+        if code == "FAILED_PRECONDITION" and "DESTROYED" in msg:
+            raise OperationError(
+                f"version {version} of secret {name} is destroyed: it cannot be {action}d",
+                hint="destroyed versions are gone for good; add a new one with `thothctl secrets set`",
+            ) from None
+        raise
+    return VersionInfo.from_pb(v)
+
+
+def delete(clients: Any, name: str) -> None:
+    with existing(name):
+        clients.secrets.delete_secret(request={"name": secret_path(clients, name)})
+
+
+def move_aliases(
+    clients: Any, name: str, aliases: tuple[str, ...], order: list[int]
+) -> dict[str, int | None]:
+    """Point the aliases at the versions in ``order`` (current, previous, ...); an alias with no
+    version left is removed. One UpdateSecret with the secret's etag, only when something moves."""
+    if not aliases:
+        return {}
+    path = secret_path(clients, name)
+    secret = clients.secrets.get_secret(request={"name": path})
+    wanted = dict(secret.version_aliases)
+    moved: dict[str, int | None] = {}
+    for i, alias in enumerate(aliases):
+        target = order[i] if i < len(order) else None
+        moved[alias] = target
+        if target is None:
+            wanted.pop(alias, None)
+        else:
+            wanted[alias] = target
+    if wanted != dict(secret.version_aliases):
+        clients.secrets.update_secret(
+            request={
+                "secret": {"name": path, "version_aliases": wanted, "etag": secret.etag},
+                "update_mask": {"paths": ["version_aliases"]},
+            }
+        )
+    return moved

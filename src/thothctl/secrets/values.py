@@ -1,0 +1,214 @@
+"""Where a secret value comes from, and the checks it passes before any call.
+
+A value is read from exactly one source: the hidden prompt, stdin (``-``), a file
+(``--from-file PATH``) or, when prompting is off, the env var the config names. Values never come
+from the command line. Every value is checked before anything is sent: not empty, at most 64 KiB,
+UTF-8 for text secrets, valid JSON for ``format = "json"`` secrets. stdin loses exactly one trailing
+newline (the ``echo token |`` footgun); a file is taken as it is.
+
+A value is bytes in memory only: it never appears in an exception message, a result or a ``repr``
+(docs/architecture.md, "Secrets hygiene").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from thothctl.config import Config, SecretSpec
+from thothctl.errors import UsageError
+
+MAX_PAYLOAD = 65536
+STDIN = "-"
+
+
+@dataclass
+class SecretValue:
+    """A value ready to upload. ``source`` says where it came from (never the value itself)."""
+
+    data: bytes
+    source: str
+    stripped_newline: bool = False
+
+    def __repr__(self) -> str:  # never show the bytes, even in a traceback
+        return f"SecretValue(<{len(self.data)} bytes redacted>, source={self.source!r})"
+
+    @property
+    def crc32c(self) -> int:
+        return crc32c(self.data)
+
+
+def crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    return int(google_crc32c.value(data))
+
+
+def default_spec(name: str) -> SecretSpec:
+    """The spec of a secret that is not in the config: text, env var derived from the name."""
+    return SecretSpec(
+        name=name,
+        env=name.upper().replace("-", "_"),
+        description=name,
+        required=False,
+        default=None,
+        format="text",
+    )
+
+
+def spec_for(config: Config, name: str) -> SecretSpec:
+    return config.secrets.get(name) or default_spec(name)
+
+
+def _too_large(spec: SecretSpec, source: str, size: int, hint: str) -> UsageError:
+    return UsageError(
+        f"the value for {spec.name} from {source} is {size} bytes: the limit is "
+        f"{MAX_PAYLOAD} bytes (64 KiB)",
+        hint=hint,
+    )
+
+
+def check_value(spec: SecretSpec, data: bytes, source: str) -> None:
+    """Refuse empty, oversized, non-UTF-8 text and invalid JSON values (UsageError, exit 2)."""
+    if not data:
+        raise UsageError(
+            f"the value for {spec.name} from {source} is empty: Secret Manager refuses empty values",
+            hint="nothing was changed",
+        )
+    if len(data) > MAX_PAYLOAD:
+        raise _too_large(
+            spec,
+            source,
+            len(data),
+            "store large files elsewhere (e.g. Cloud Storage) and keep a reference here",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"the value for {spec.name} from {source} is not valid UTF-8 (byte {exc.start}): "
+            f"{spec.name} holds {spec.format}",
+            hint="check the file's encoding; nothing was changed",
+        ) from None
+    if spec.format == "json":
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            # Position only: the message of a JSON error could quote part of the value.
+            line, col = getattr(exc, "lineno", "?"), getattr(exc, "colno", "?")
+            raise UsageError(
+                f"the value for {spec.name} from {source} is not valid JSON "
+                f"(line {line}, column {col}): {spec.name} holds JSON",
+                hint="check the file, e.g. with `python -m json.tool FILE`; nothing was changed",
+            ) from None
+
+
+def _read_stream(stream: IO[Any]) -> bytes:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        return buffer.read()
+    data = stream.read()
+    return data if isinstance(data, bytes) else data.encode()
+
+
+def value_from_stdin(spec: SecretSpec, data: bytes | IO[Any]) -> SecretValue:
+    """The value piped on stdin (bytes already read, or the stream itself), less exactly one
+    trailing newline (the `echo token |` footgun)."""
+    if not isinstance(data, bytes):
+        data = _read_stream(data)
+    stripped = False
+    if data.endswith(b"\r\n"):
+        data, stripped = data[:-2], True
+    elif data.endswith(b"\n"):
+        data, stripped = data[:-1], True
+    check_value(spec, data, "stdin")
+    return SecretValue(data, "stdin", stripped)
+
+
+def value_from_file(spec: SecretSpec, path: str) -> SecretValue:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_PAYLOAD + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", hint="check --from-file") from None
+    if len(data) > MAX_PAYLOAD:
+        raise _too_large(spec, path, os.path.getsize(path), "nothing was changed")
+    check_value(spec, data, path)
+    return SecretValue(data, path)
+
+
+def value_from_env(spec: SecretSpec, environ: Mapping[str, str]) -> SecretValue:
+    raw = environ.get(spec.env)
+    if raw is None:
+        raise UsageError(
+            f"no value for {spec.name}: ${spec.env} is not set and prompting is off",
+            hint=f"set {spec.env}, pipe the value with --from-file -, or pass --from-file PATH",
+        )
+    data = raw.encode("utf-8", errors="surrogateescape")
+    check_value(spec, data, f"${spec.env}")
+    return SecretValue(data, f"${spec.env}")
+
+
+def value_from_prompt(spec: SecretSpec, text: str) -> SecretValue:
+    data = text.encode("utf-8", errors="surrogateescape")
+    check_value(spec, data, "the prompt")
+    return SecretValue(data, "prompt")
+
+
+def payload_json(data: bytes) -> dict[str, str]:
+    """A value for JSON output: ``{"value": text}``, or ``{"value_base64": ...}`` when the bytes
+    are not UTF-8."""
+    try:
+        return {"value": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"value_base64": base64.b64encode(data).decode()}
+
+
+def prompt_label(spec: SecretSpec) -> str:
+    """What the hidden prompt asks for: the description, and the default if there is one."""
+    return spec.description + (f" [{spec.default}]" if spec.default else "")
+
+
+def check_source(source: str | None, from_file: str | None) -> str | None:
+    """The value source from the optional positional SOURCE and ``--from-file``: a path, ``-``
+    for stdin, or None (prompt, else env var). The positional may only be '-': values never go in
+    argv, and the argument is never echoed (it may be the secret someone tried to pass)."""
+    if source is None:
+        return from_file
+    if source != STDIN:
+        raise UsageError(
+            "the only positional value source is '-' (stdin): a secret value is never taken from "
+            "the command line",
+            hint="pipe it (`... | thothctl secrets set NAME -`), use --from-file PATH, or run "
+            "interactively to be prompted",
+        )
+    if from_file is not None and from_file != STDIN:
+        raise UsageError("give either '-' or --from-file, not both")
+    return STDIN
+
+
+def read_value(
+    spec: SecretSpec,
+    source: str | None,
+    *,
+    stdin: IO[Any],
+    environ: Mapping[str, str],
+    prompt: Callable[[str], str] | None = None,
+) -> SecretValue:
+    """Read and check the value for ``spec`` from its one source: ``-`` reads ``stdin``, a path
+    reads that file; otherwise ``prompt`` (the hidden, typed-twice prompt; None when prompting is
+    off: the env var the config names is used). An empty answer at the prompt takes the default."""
+    if source == STDIN:
+        return value_from_stdin(spec, stdin)
+    if source is not None:
+        return value_from_file(spec, source)
+    if prompt is not None:
+        text = prompt(prompt_label(spec))
+        if not text and spec.default:
+            text = spec.default
+        return value_from_prompt(spec, text)
+    return value_from_env(spec, environ)
