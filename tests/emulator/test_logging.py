@@ -1,4 +1,4 @@
-"""Cloud Logging as the official LoggingServiceV2Client sees it (API-NOTES §6)."""
+"""Cloud Logging as the official LoggingServiceV2Client sees it (docs/emulator.md, "Cloud Logging")."""
 
 from __future__ import annotations
 
@@ -290,3 +290,28 @@ def test_tail_with_a_bad_filter_is_invalid_argument(clients):
     request = types.TailLogEntriesRequest(resource_names=[PARENT], filter="severity>=")
     with pytest.raises(gexc.InvalidArgument, match="Unparseable filter"):
         next(iter(clients.logging.tail_log_entries(requests=iter([request]), timeout=10)))
+
+
+def test_tail_goes_through_the_same_checks_and_faults_as_any_call(emulator, clients):
+    from thothctl.emulator.faults import FaultConfig
+
+    method = "/google.logging.v2.LoggingServiceV2/TailLogEntries"
+    request = types.TailLogEntriesRequest(resource_names=[PARENT])
+
+    def tail():  # the raw client: no retry policy, so the injected fault surfaces
+        stream = clients.logging.raw.tail_log_entries(requests=iter([request]), retry=None)
+        return next(iter(stream))
+
+    emulator.denied.add("logging.logEntries.list")
+    with pytest.raises(gexc.PermissionDenied, match=r"logging\.logEntries\.list"):
+        tail()
+    emulator.denied.clear()
+    emulator.calls.reset()
+    emulator.faults.set(FaultConfig(fail_rate=1.0, methods="TailLogEntries"))
+    try:
+        with pytest.raises(gexc.ServiceUnavailable, match="injected fault"):
+            tail()
+    finally:
+        emulator.faults.clear()
+    tails = [c for c in emulator.calls.snapshot() if c.method == method]
+    assert tails and all((c.code, c.fault) == ("UNAVAILABLE", "fail") for c in tails)

@@ -13,7 +13,7 @@ from google.iam.v1 import policy_pb2
 from google.protobuf import field_mask_pb2
 
 from thothctl.emulator import oidc
-from thothctl.emulator.scheduler import backoff_s
+from thothctl.emulator.scheduler.executor import backoff_s
 
 PARENT = "projects/thoth-local/locations/us-central1"
 SERVICE = "projects/thoth-local/locations/us-central1/services/thoth-mcp-server"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
+from typing import Any
 
 import typer
 
 from thothctl.cli.context import get_ctx
-from thothctl.errors import UsageError
+from thothctl.errors import OperationError, UsageError
 
 app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
@@ -32,7 +32,10 @@ _HOST_OPT = typer.Option(
 
 
 def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed) -> dict:
-    args = {
+    """The fault settings given on the command line (validated), without the ones left out."""
+    from thothctl.emulator.faults import FaultConfig
+
+    given = {
         "latency_ms": latency_ms,
         "fail_rate": fail_rate,
         "fail_code": fail_code.upper() if fail_code else None,
@@ -40,10 +43,9 @@ def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, faul
         "methods": fault_methods,
         "seed": fault_seed,
     }
-    from thothctl.emulator.faults import FaultConfig
-
+    args = {k: v for k, v in given.items() if v is not None}
     try:
-        FaultConfig(**{k: v for k, v in args.items() if v is not None}).validate()
+        FaultConfig(**args).validate()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return args
@@ -52,28 +54,20 @@ def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, faul
 LATENCY = typer.Option(
     None, "--latency-ms", min=0, help="Added latency per call, ms.", show_default=False
 )
-FAIL_RATE = typer.Option(
-    None,
-    "--fail-rate",
-    min=0.0,
-    max=1.0,
-    help="Share of calls failing before they apply.",
-    show_default=False,
-)
+
+
+def _rate_option(flag: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(None, flag, min=0.0, max=1.0, help=help, show_default=False)
+
+
+FAIL_RATE = _rate_option("--fail-rate", "Share of calls failing before they apply.")
 FAIL_CODE = typer.Option(
     None,
     "--fail-code",
     help="gRPC status for injected failures (default UNAVAILABLE).",
     show_default=False,
 )
-LOST_RATE = typer.Option(
-    None,
-    "--lost-rate",
-    min=0.0,
-    max=1.0,
-    help="Share of calls applied whose response is then lost.",
-    show_default=False,
-)
+LOST_RATE = _rate_option("--lost-rate", "Share of calls applied whose response is then lost.")
 METHODS = typer.Option(
     None,
     "--fault-methods",
@@ -121,11 +115,12 @@ def serve(
     from thothctl.emulator.faults import FaultConfig
     from thothctl.emulator.server import Emulator
 
-    args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
+    faults = FaultConfig(
+        **_fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
+    )
     out = get_ctx(ctx).out
-    faults = FaultConfig(**{k: v for k, v in args.items() if v is not None})
-    emu = Emulator(data_file=data, seed=not no_seed, operation_ms=operation_ms, faults=faults)
     try:
+        emu = Emulator(data_file=data, seed=not no_seed, operation_ms=operation_ms, faults=faults)
         bound = emu.start(host, port)
     except (OSError, RuntimeError) as exc:
         raise UsageError(f"cannot start the emulator on {host}:{port}: {exc}") from None
@@ -137,20 +132,18 @@ def serve(
         out.info(f"export THOTHCTL_EMULATOR_HOST={address}")
         if data:
             out.info(f"state persists in {data}")
-    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    emu.serve_until_interrupted()
+    out.info("emulator stopped")
+
+
+def _call(host: str | None, op: str, **args: Any) -> Any:
+    """One control-plane operation on the running emulator; its errors become thothctl's."""
+    from thothctl.emulator import control
+
     try:
-        emu.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
-        out.info("emulator stopped")
-
-
-def _control(host: str | None):
-    from thothctl.emulator.control import ControlClient
-
-    return ControlClient(host or os.environ.get("THOTHCTL_EMULATOR_HOST", ""))
+        return control.call(host or os.environ.get("THOTHCTL_EMULATOR_HOST", ""), op, **args)
+    except control.ControlError as exc:
+        raise (UsageError if exc.usage else OperationError)(exc.message, hint=exc.hint) from None
 
 
 @faults_app.command("set")
@@ -173,8 +166,7 @@ def faults_set(
     Example: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7
     """
     args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
-    with _control(host) as control:
-        result = control.call("faults_set", **{k: v for k, v in args.items() if v is not None})
+    result = _call(host, "faults_set", **args)
     out = get_ctx(ctx).out
     out.emit(
         result,
@@ -190,8 +182,7 @@ def faults_clear(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator faults clear
     """
-    with _control(host) as control:
-        control.call("faults_clear")
+    _call(host, "faults_clear")
     out = get_ctx(ctx).out
     out.emit({"cleared": True}, lambda: out.success("faults cleared"))
 
@@ -205,8 +196,7 @@ def faults_show(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator faults show -o json
     """
-    with _control(host) as control:
-        result = control.call("faults_get")
+    result = _call(host, "faults_get")
     out = get_ctx(ctx).out
     out.emit(result, lambda: out.fields([(k, v) for k, v in result.items()]))
 
@@ -220,8 +210,7 @@ def calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator calls -o json | jq 'map(select(.mutating)) | length'
     """
-    with _control(host) as control:
-        result = control.call("calls")
+    result = _call(host, "calls")
     out = get_ctx(ctx).out
     out.emit(
         result,
@@ -241,8 +230,7 @@ def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator reset-calls
     """
-    with _control(host) as control:
-        control.call("reset_calls")
+    _call(host, "reset_calls")
     out = get_ctx(ctx).out
     out.emit({"reset": True}, lambda: out.success("call log emptied"))
 
@@ -269,8 +257,7 @@ def stub_set(
 
     Examples: thothctl emulator stub set --status 503 --times 2 · thothctl emulator stub set --delay 5
     """
-    with _control(host) as control:
-        result = control.call("stub_behave", status=status, delay_s=delay, times=times)
+    result = _call(host, "stub_behave", status=status, delay_s=delay, times=times)
     out = get_ctx(ctx).out
     out.emit(
         result,
@@ -287,8 +274,7 @@ def stub_requests(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator stub requests -o json
     """
-    with _control(host) as control:
-        result = control.call("stub_requests")
+    result = _call(host, "stub_requests")
     out = get_ctx(ctx).out
 
     def human() -> None:
@@ -317,7 +303,6 @@ def stub_reset(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
     Example: thothctl emulator stub reset
     """
-    with _control(host) as control:
-        control.call("stub_reset")
+    _call(host, "stub_reset")
     out = get_ctx(ctx).out
     out.emit({"reset": True}, lambda: out.success("stub reset"))

@@ -1,5 +1,6 @@
 """Building blocks for emulated services: errors with real status codes, the @rpc declaration,
-resource-name helpers and pagination. Each service module subclasses :class:`EmulatedService`.
+resource-name helpers and pagination. Each service subclasses :class:`EmulatedService`
+(docs/emulator.md, "Adding an emulated RPC").
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class EmulatedService:
     service_name: str = ""
     api: str | None = None
     api_title: str = ""
+    # The message classes the service keeps in the store: the state file names them by their
+    # proto full name, and loading finds the class here (docs/emulator.md, "State file").
+    stored_types: tuple[type, ...] = ()
 
     def __init__(self, emulator: Emulator):
         self.emu = emulator
@@ -177,3 +181,36 @@ def paginate(items: Sequence[Any], page_size: int, page_token: str, *, default: 
     nxt = start + size
     token = base64.urlsafe_b64encode(f"o:{nxt}".encode()).decode() if nxt < len(items) else ""
     return page, token
+
+
+def apply_update(
+    src: Any, dst: Any, paths: Sequence[str], fields: Sequence[str], bad_path: Callable[[str], str]
+) -> None:
+    """Apply an Update request's resource ``src`` to ``dst`` (raw protobuf messages).
+
+    With mask ``paths`` (dotted allowed), merge those, a sub-message path replacing the whole
+    sub-message; a path outside ``fields`` (the user-settable fields) is INVALID_ARGUMENT with
+    ``bad_path(path)``. Without paths, replace every field in ``fields``."""
+    if paths:
+        from google.protobuf import field_mask_pb2
+
+        for path in paths:
+            if path.split(".", 1)[0] not in fields:
+                raise invalid(bad_path(path))
+        field_mask_pb2.FieldMask(paths=list(paths)).MergeMessage(
+            src, dst, replace_message_field=True, replace_repeated_field=True
+        )
+        return
+    for field in fields:
+        fd = dst.DESCRIPTOR.fields_by_name[field]
+        dst.ClearField(field)
+        if fd.is_repeated:
+            if fd.message_type and fd.message_type.GetOptions().map_entry:
+                getattr(dst, field).update(getattr(src, field))
+            else:
+                getattr(dst, field).extend(getattr(src, field))
+        elif fd.message_type:
+            if src.HasField(field):
+                getattr(dst, field).CopyFrom(getattr(src, field))
+        else:
+            setattr(dst, field, getattr(src, field))

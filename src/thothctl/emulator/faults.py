@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import random
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -139,7 +138,3 @@ class CallLog:
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
-
-
-def now() -> float:
-    return time.time()

@@ -41,6 +41,7 @@ class IamService(EmulatedService):
     service_name = "google.iam.admin.v1.IAM"
     api = "iam.googleapis.com"
     api_title = "Identity and Access Management (IAM) API"
+    stored_types = (types.ServiceAccount,)
 
     def seed(self, project: dict[str, Any]) -> None:
         for account_id, display, description in SEEDED:

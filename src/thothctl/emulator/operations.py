@@ -33,6 +33,7 @@ def pack(message: Any) -> any_pb2.Any:
 
 class OperationsService(EmulatedService):
     service_name = "google.longrunning.Operations"
+    stored_types = (operations_pb2.Operation,)
 
     def __init__(self, emulator):
         super().__init__(emulator)

@@ -39,7 +39,6 @@ from typing import Any
 from google.cloud.run_v2 import types
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.longrunning import operations_pb2
-from google.protobuf import field_mask_pb2
 
 from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
@@ -108,10 +107,31 @@ def _revision_id(service: str, generation: int) -> str:
     return f"{service}-{generation:05d}-{suffix}"
 
 
+def _latest_traffic() -> types.TrafficTarget:
+    """All traffic to the latest revision (the default)."""
+    return types.TrafficTarget(
+        type_=types.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100
+    )
+
+
+def _check_revision_name(key: str, current: types.Service | None, revision: str) -> None:
+    """A changed template may not take the name of a revision the service already has."""
+    if not revision or current is None:
+        return
+    if f"{key}/revisions/{revision}" in (
+        current.latest_created_revision,
+        current.latest_ready_revision,
+    ):
+        raise base.already_exists(
+            f"Revision named '{revision}' with different configuration already exists."
+        )
+
+
 class RunService(EmulatedService):
     service_name = "google.cloud.run.v2.Services"
     api = "run.googleapis.com"
     api_title = "Cloud Run Admin API"
+    stored_types = (types.Service, policy_pb2.Policy)
 
     def __init__(self, emulator):
         super().__init__(emulator)
@@ -161,20 +181,13 @@ class RunService(EmulatedService):
             ingress=types.IngressTraffic.INGRESS_TRAFFIC_ALL,
             launch_stage="GA",
             template=template,
-            traffic=[
-                types.TrafficTarget(
-                    type_=types.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
-                    percent=100,
-                )
-            ],
+            traffic=[_latest_traffic()],
             uri=self._placeholder_uri(),
         )
         svc.latest_created_revision = f"{name}/revisions/{_revision_id(SEEDED_SERVICE, 1)}"
         self._mark_ready(svc)
         self.store.table(SERVICES_TABLE)[name] = svc
-        self.store.table(POLICIES_TABLE)[name] = policy_pb2.Policy(
-            version=1, etag=base.new_policy_etag()
-        )
+        self.store.table(POLICIES_TABLE)[name] = iam_policy.new_policy()
         self.store.table(STUB_TABLE)[name] = {"port": 0}
 
     def _placeholder_uri(self) -> str:
@@ -386,8 +399,7 @@ class RunService(EmulatedService):
             raise base.invalid("service.name is required.")
         key = self._key(incoming.name)
         pid, location, sid = self._parse(key)
-        table = self.store.table(SERVICES_TABLE)
-        current = table.get(key)
+        current = self.store.table(SERVICES_TABLE).get(key)
         if current is None and not request.allow_missing:
             raise _missing(incoming.name)
         if current is not None and incoming.etag and incoming.etag != current.etag:
@@ -395,6 +407,29 @@ class RunService(EmulatedService):
                 f"The etag {incoming.etag!r} does not match the current etag of service {sid}; "
                 "read the service again and retry."
             )
+        paths = list(request.update_mask.paths) if "update_mask" in request else []
+        updated = self._next_generation(key, current, incoming, paths)
+        op_name = f"projects/{pid}/locations/{location}/operations/{uuid.uuid4()}"
+        if request.validate_only:
+            preview = _copy(updated)
+            return operations_pb2.Operation(
+                name=op_name, done=True, response=pack(preview), metadata=pack(preview)
+            )
+        self.store.table(SERVICES_TABLE)[key] = updated
+        if current is None:
+            self.store.table(POLICIES_TABLE)[key] = iam_policy.new_policy()
+        return operations(self.emu).begin(
+            op_name,
+            "run.update",
+            {"name": key, "generation": updated.generation},
+            metadata=_copy(updated),
+        )
+
+    def _next_generation(
+        self, key: str, current: types.Service | None, incoming: types.Service, paths: list[str]
+    ) -> types.Service:
+        """The service as the update leaves it (validated, reconciling, generation + 1, a new
+        revision when the template changed); nothing is stored."""
         if current is None:
             updated = types.Service(
                 name=key,
@@ -407,78 +442,32 @@ class RunService(EmulatedService):
         else:
             updated = _copy(current)
             old_template = types.RevisionTemplate.serialize(current.template)
-        src = types.Service.pb(incoming)
         dst = types.Service.pb(updated)
-        paths = list(request.update_mask.paths) if "update_mask" in request else []
-        if paths:
-            for path in paths:
-                if path.split(".", 1)[0] not in USER_FIELDS:
-                    raise base.invalid(
-                        f"Invalid update mask path {path!r}: not an updatable field of Service."
-                    )
-            field_mask_pb2.FieldMask(paths=paths).MergeMessage(
-                src, dst, replace_message_field=True, replace_repeated_field=True
-            )
-        else:
-            for field in USER_FIELDS:
-                fd = dst.DESCRIPTOR.fields_by_name[field]
-                dst.ClearField(field)
-                if fd.is_repeated:
-                    if fd.message_type and fd.message_type.GetOptions().map_entry:
-                        getattr(dst, field).update(getattr(src, field))
-                    else:
-                        getattr(dst, field).extend(getattr(src, field))
-                elif fd.message_type:
-                    if src.HasField(field):
-                        getattr(dst, field).CopyFrom(getattr(src, field))
-                else:
-                    setattr(dst, field, getattr(src, field))
+        base.apply_update(
+            types.Service.pb(incoming),
+            dst,
+            paths,
+            USER_FIELDS,
+            lambda p: f"Invalid update mask path {p!r}: not an updatable field of Service.",
+        )
         updated = types.Service.wrap(dst)
         if not updated.traffic:
-            updated.traffic.append(
-                types.TrafficTarget(
-                    type_=types.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
-                    percent=100,
-                )
-            )
+            updated.traffic.append(_latest_traffic())
         self._validate(updated)
-        new_template = types.RevisionTemplate.serialize(updated.template)
-        template_changed = new_template != old_template
-        if template_changed and updated.template.revision:
-            rev_name = f"{key}/revisions/{updated.template.revision}"
-            if current is not None and rev_name in (
-                current.latest_created_revision,
-                current.latest_ready_revision,
-            ):
-                raise base.already_exists(
-                    f"Revision named '{updated.template.revision}' with different configuration "
-                    "already exists."
-                )
+        template_changed = types.RevisionTemplate.serialize(updated.template) != old_template
+        if template_changed:
+            _check_revision_name(key, current, updated.template.revision)
         updated.generation += 1
         updated.update_time = base.timestamp()
         updated.last_modifier = "emulator"
         if template_changed:
-            rev = updated.template.revision or _revision_id(sid, updated.generation)
+            rev = updated.template.revision or _revision_id(
+                key.rsplit("/", 1)[1], updated.generation
+            )
             updated.latest_created_revision = f"{key}/revisions/{rev}"
         updated.reconciling = True
         updated.etag = base.new_etag()
-        op_name = f"projects/{pid}/locations/{location}/operations/{uuid.uuid4()}"
-        if request.validate_only:
-            preview = _copy(updated)
-            return operations_pb2.Operation(
-                name=op_name, done=True, response=pack(preview), metadata=pack(preview)
-            )
-        table[key] = updated
-        if current is None:
-            self.store.table(POLICIES_TABLE)[key] = policy_pb2.Policy(
-                version=1, etag=base.new_policy_etag()
-            )
-        return operations(self.emu).begin(
-            op_name,
-            "run.update",
-            {"name": key, "generation": updated.generation},
-            metadata=_copy(updated),
-        )
+        return updated
 
     @rpc(
         "GetIamPolicy",

@@ -1,21 +1,24 @@
 """The emulator core: one gRPC server, one state store, one call log, one fault injector.
 
-Every RPC goes through :class:`Dispatcher`, which (like a server interceptor keyed on the method
-name) applies faults, records the call, holds the store lock around the handler, checks that the
-project exists, that the API is enabled and that the permission is not denied, and turns
-``EmulatorError`` into a real gRPC status with ``google.rpc.ErrorInfo`` details.
+Every RPC, unary or streaming, goes through :class:`Dispatcher`, which (like a server interceptor
+keyed on the method name) applies faults and latency, records the call, holds the store lock
+around the handler (around the checks, for a stream), checks that the project exists, that the API
+is enabled and that the permission is not denied, and turns ``EmulatorError`` into a real gRPC
+status with ``google.rpc.ErrorInfo`` details. See docs/emulator.md, "Layout".
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import itertools
 import json
 import logging
 import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,14 @@ import grpc
 
 from thothctl.emulator import base
 from thothctl.emulator.base import EmulatedService, EmulatorError, RpcSpec
-from thothctl.emulator.faults import Call, CallLog, FaultConfig, FaultInjector, method_matches
+from thothctl.emulator.faults import (
+    Call,
+    CallLog,
+    Decision,
+    FaultConfig,
+    FaultInjector,
+    method_matches,
+)
 from thothctl.emulator.store import Store
 
 log = logging.getLogger("thothctl.emulator")
@@ -32,11 +42,11 @@ log = logging.getLogger("thothctl.emulator")
 SERVICE_MODULES = (
     "operations",
     "serviceusage",
-    "secretmanager",
+    "secretmanager.service",
     "iam",
     "run",
-    "scheduler",
-    "cloudlogging",
+    "scheduler.service",
+    "logging.service",
 )
 CONTROL_SERVICE = "thothctl.emulator.v1.Control"
 DEFAULT_PROJECTS = ("thoth-local",)
@@ -128,73 +138,88 @@ class Dispatcher:
                 metadata={"permission": spec.permission, "resource": resource},
             )
 
+    # --- the one path every call takes: faults, latency, checks, the call log ------------------
+    @contextlib.contextmanager
+    def _served(self, method: str, spec: RpcSpec, context: Any) -> Iterator[dict[str, Any]]:
+        """Time the call, turn errors into statuses and record it in the call log."""
+        outcome: dict[str, Any] = {"code": "OK", "fault": None}
+        start = time.time()
+        try:
+            yield outcome
+        except EmulatorError as err:
+            outcome["code"] = err.code.name
+            context.abort_with_status(self._status(err))
+        except Exception as exc:
+            if isinstance(exc, grpc.RpcError) or type(exc).__name__ == "_AbortError":
+                raise
+            outcome["code"] = "INTERNAL"
+            log.error("handler %s failed:\n%s", method, traceback.format_exc())
+            context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {spec.name}: {exc}")
+        finally:
+            end = time.time()
+            self.emu.calls.record(
+                Call(
+                    method,
+                    outcome["code"],
+                    (end - start) * 1000,
+                    spec.mutating,
+                    start,
+                    end,
+                    outcome["fault"],
+                )
+            )
+
+    def _inject(self, method: str, outcome: dict[str, Any]) -> Decision:
+        """Apply the configured latency and failure; the caller applies a lost response."""
+        decision = self.emu.faults.decide(method)
+        if decision.latency:
+            time.sleep(decision.latency)
+        if decision.fail:
+            outcome["fault"] = "fail"
+            raise EmulatorError(
+                decision.fail, "The service is currently unavailable (injected fault)."
+            )
+        return decision
+
     def unary(self, svc: EmulatedService, spec: RpcSpec) -> Callable[[Any, Any], Any]:
         method = f"/{svc.service_name}/{spec.name}"
         emu = self.emu
 
         def behavior(request, context):
-            start = time.time()
-            code = "OK"
-            fault = None
-            try:
-                decision = emu.faults.decide(method)
-                if decision.latency:
-                    time.sleep(decision.latency)
-                if decision.fail:
-                    fault = "fail"
-                    raise EmulatorError(
-                        decision.fail, "The service is currently unavailable (injected fault)."
-                    )
+            with self._served(method, spec, context) as outcome:
+                decision = self._inject(method, outcome)
                 with emu.store.lock:
                     self.check(svc, spec, request)
                     response = spec.func(request, context)
                     if spec.mutating:
                         emu.store.touch()
                 if decision.lost:
-                    fault = "lost"
+                    outcome["fault"] = "lost"
                     raise EmulatorError(decision.lost, "The response was lost (injected fault).")
                 return response
-            except EmulatorError as err:
-                code = err.code.name
-                context.abort_with_status(self._status(err))
-            except Exception as exc:
-                if isinstance(exc, grpc.RpcError) or type(exc).__name__ == "_AbortError":
-                    raise
-                code = "INTERNAL"
-                log.error("handler %s failed:\n%s", method, traceback.format_exc())
-                context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {spec.name}: {exc}")
-            finally:
-                end = time.time()
-                emu.calls.record(
-                    Call(method, code, (end - start) * 1000, spec.mutating, start, end, fault)
-                )
 
         return behavior
 
     def streaming(self, svc: EmulatedService, spec: RpcSpec) -> Callable[[Any, Any], Any]:
+        """A streaming call: faults and latency when it opens, the checks on its first request
+        (for a client stream, the handler gets that request again as the first of its iterator),
+        one call-log record when it ends."""
         method = f"/{svc.service_name}/{spec.name}"
         emu = self.emu
 
         def behavior(request_or_iterator, context):
-            start = time.time()
-            code = "OK"
-            try:
-                decision = emu.faults.decide(method)
-                if decision.latency:
-                    time.sleep(decision.latency)
-                if decision.fail:
-                    raise EmulatorError(
-                        decision.fail, "The service is currently unavailable (injected fault)."
-                    )
-                yield from spec.func(request_or_iterator, context)
-            except EmulatorError as err:
-                code = err.code.name
-                context.abort_with_status(self._status(err))
-            finally:
-                end = time.time()
-                emu.calls.record(
-                    Call(method, code, (end - start) * 1000, spec.mutating, start, end)
-                )
+            with self._served(method, spec, context) as outcome:
+                self._inject(method, outcome)
+                request = first = request_or_iterator
+                if spec.stream == "stream_stream":
+                    iterator = iter(request_or_iterator)
+                    first = next(iterator, None)
+                    if first is None:
+                        return
+                    request = itertools.chain([first], iterator)
+                with emu.store.lock:
+                    self.check(svc, spec, first)
+                yield from spec.func(request, context)
 
         return behavior
 
@@ -247,6 +272,8 @@ class Emulator:
         self.services: list[EmulatedService] = []
         for cls in service_classes():
             self.services.append(cls(self))
+            for stored in cls.stored_types:
+                self.store.types.register(stored)
         self.dispatcher = Dispatcher(self)
         if not self.store.load():
             self.seed()
@@ -438,6 +465,18 @@ class Emulator:
     def wait(self) -> None:
         if self._server is not None:
             self._server.wait_for_termination()
+
+    def serve_until_interrupted(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then stop (``thothctl emulator serve``)."""
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     @property
     def address(self) -> str:

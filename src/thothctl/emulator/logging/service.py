@@ -1,32 +1,13 @@
-"""google.logging.v2.LoggingServiceV2 (API-NOTES §6): WriteLogEntries, ListLogEntries and
-TailLogEntries, plus :meth:`LoggingService.append`, the hook behind ``Emulator.write_log`` that the
-emulated scheduler, the stub Cloud Run service and Secret Manager use to write their entries.
+"""google.logging.v2.LoggingServiceV2: WriteLogEntries, ListLogEntries and TailLogEntries, plus
+:meth:`LoggingService.append`, the hook behind ``Emulator.write_log`` that the emulated scheduler,
+the stub Cloud Run service and Secret Manager use to write their entries.
 
 Entries are kept in the store (table ``logging.entries``) in their JSON form (camelCase, as
 ``json_format.MessageToDict`` renders a LogEntry), keyed by project, timestamp and insert id, so a
 duplicate (same project, timestamp and insert id) replaces the earlier one, as the API
 de-duplicates. The newest ``MAX_ENTRIES`` are kept. Filters are evaluated by
-:mod:`thothctl.emulator.logfilter`.
-
-Emulator choices where API-NOTES says "inferred":
-
-- WriteLogEntries: an entry without a log name or a resource (in the entry or as the request
-  default) is INVALID_ARGUMENT; with ``partial_success`` the valid entries are written and the
-  answer is INVALID_ARGUMENT carrying ``WriteLogEntriesPartialErrors``; without it nothing is
-  written. Entries older than 30 days (the default retention) or more than 24 h in the future are
-  silently dropped, as documented ("aren't ingested"). A project number in a log name is
-  translated to the project id. Missing timestamps are "now"; missing insert ids are assigned in
-  increasing order so earlier entries of a request sort first.
-- ListLogEntries: ``resource_names`` must be ``projects/P`` (folders, organizations, billing
-  accounts and bucket views are not emulated: INVALID_ARGUMENT); ``order_by`` other than
-  ``timestamp asc``/``timestamp desc`` is INVALID_ARGUMENT; a page size that is negative or above
-  1000 is INVALID_ARGUMENT; there is no implicit time window. Page tokens are bound to the query
-  (resource names, filter, order): reusing one with another query is INVALID_ARGUMENT. A bad
-  filter is INVALID_ARGUMENT "Unparseable filter: <problem> at column N".
-- TailLogEntries: the stream delivers entries ingested after it started, that match the filter,
-  as soon as they arrive (``buffer_window`` is validated, 0-60 s, but entries are not held back);
-  entries within one response are ordered by timestamp. The stream ends when the client cancels
-  it or the emulator stops. ``suppression_info`` is never sent (no rate limiting).
+:mod:`thothctl.emulator.logging.filter`. What is validated, and the emulator's choices where
+Google does not say: docs/emulator.md, "Cloud Logging".
 """
 
 from __future__ import annotations
@@ -43,8 +24,9 @@ from urllib.parse import quote, unquote
 from google.cloud.logging_v2 import types
 from google.protobuf import any_pb2, json_format
 
-from thothctl.emulator import base, logfilter
+from thothctl.emulator import base
 from thothctl.emulator.base import EmulatedService, EmulatorError, rpc
+from thothctl.emulator.logging import filter as logfilter
 
 try:  # register AuditLog so protoPayload Anys render to and from JSON
     from google.cloud.audit import audit_log_pb2  # noqa: F401
@@ -396,13 +378,8 @@ class LoggingService(EmulatedService):
         stream="stream_stream",
     )
     def tail_log_entries(self, request_iterator, context):
-        try:
-            first = next(iter(request_iterator))
-        except StopIteration:
-            return
-        spec = next(s for s in self.rpcs() if s.name == "TailLogEntries")
+        first = next(iter(request_iterator))  # the dispatcher checked it already
         with self.store.lock:
-            self.emu.dispatcher.check(self, spec, first)
             projects = set(self._projects(list(first.resource_names)))
         window = first.buffer_window
         if window is not None and window.total_seconds() and not 0 <= window.total_seconds() <= 60:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thothctl.emulator.logfilter import FilterError, compile_filter, parse
+from thothctl.emulator.logging.filter import FilterError, compile_filter, parse
 
 FINISHED = "type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"
 

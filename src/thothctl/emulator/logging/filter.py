@@ -1,40 +1,13 @@
-"""The Cloud Logging query language, the subset ListLogEntries/TailLogEntries filters use
-(API-NOTES §6.4): a parser producing a small expression tree, and an evaluator over LogEntry JSON
-(camelCase, as ``json_format.MessageToDict`` renders it).
+"""The Cloud Logging query language, the subset ListLogEntries/TailLogEntries filters use: a
+parser producing a small expression tree, and an evaluator over LogEntry JSON (camelCase, as
+``json_format.MessageToDict`` renders it).
 
-Supported:
-
-- comparisons ``FIELD OP VALUE`` with ``=``, ``!=``, ``>``, ``<``, ``>=``, ``<=``, ``:`` (has),
-  ``=~`` / ``!~`` (regular expressions), and ``FIELD:*`` (presence);
-- ``AND``, ``OR``, ``NOT`` and ``-`` (uppercase keywords; lowercase words are plain values),
-  parentheses, implicit AND between juxtaposed terms. Precedence as documented: NOT binds
-  tightest, then OR, then AND, so ``a OR NOT b AND NOT c OR d`` is ``(a OR NOT b) AND (NOT c OR d)``;
-- value disjunction/conjunction ``resource.type = ("gae_app" OR "gce_instance")``;
-- quoted (``"..."`` with backslash escapes) and unquoted values; dotted field paths with quoted
-  segments (``jsonPayload."@type"``, ``labels."compute.googleapis.com/resource_name"``);
-- ``log_id("cloudscheduler.googleapis.com/executions")``;
-- bare values (global restrictions): match when any string in the entry contains the value.
-
-Semantics (the points API-NOTES marks inferred are emulator choices, tested in
-tests/unit/test_logfilter.py):
-
-- string comparisons are case-insensitive; ``:`` is a case-insensitive substring test for strings,
-  equality for numbers, and "any element/any value has" for lists and maps;
-- ``severity`` compares by LogSeverity order (names or numbers; an entry without a severity is
-  DEFAULT); an unknown severity name is an error;
-- ``timestamp``/``receiveTimestamp`` compare as instants; the value must be an RFC 3339 timestamp
-  (``2026-11-28T02:00:00Z``; minutes-only ``2026-11-28T02:00Z`` and a bare date are accepted),
-  else an error;
-- numbers compare numerically when both sides are numbers;
-- a comparison on a missing field is false, and ``!=``/``!~`` are the negations of ``=``/``=~``
-  (so they are true for a missing field);
-- regular expressions use Python's ``re`` (RE2 syntax is mostly a subset), case-sensitive, search
-  semantics; an invalid pattern is an error;
-- snake_case names of LogEntry fields (``log_name``, ``json_payload``,
-  ``http_request.request_method``) are accepted as aliases; paths inside ``jsonPayload``,
-  ``protoPayload``, ``labels`` and ``resource.labels`` are taken literally.
-
-Errors are :class:`FilterError` with the 1-based column of the offending token.
+Comparisons (``=``, ``!=``, ``>``, ``<``, ``>=``, ``<=``, ``:``, ``=~``, ``!~``, ``FIELD:*``),
+``AND``/``OR``/``NOT``/``-`` with the documented precedence (NOT, then OR, then AND), parentheses,
+value groups, quoted paths, ``log_id(...)`` and bare values. What each operator means on strings,
+numbers, severities, timestamps and missing fields, and where the emulator had to choose (a
+comparison on a missing field is false, so ``!=`` on it is true): docs/emulator.md, "Cloud Logging
+filters". Errors are :class:`FilterError` with the 1-based column of the offending token.
 """
 
 from __future__ import annotations
