@@ -1,23 +1,26 @@
-"""Thoth's Cloud Scheduler jobs: desired state from the config, drift, apply, and operations.
+"""Thoth's Cloud Scheduler jobs: desired state from the config, drift, writes, and operations.
 
 The desired job is built from a :class:`~thothctl.config.JobSpec` plus the live Cloud Run service
 URL (target = URL + path, OIDC audience = URL) and the scheduler service account. ``diff`` compares
-it field by field with the live job; ``apply`` creates missing jobs and updates only the fields
-that differ (the update mask names just those). ``run(wait=True)`` forces a run and polls GetJob
-until the job's last attempt is newer than the request. Next run times are computed locally.
+it field by field with the live job; ``update_job`` sends an update mask naming just the fields
+that differ. Converging the jobs (``jobs apply``) is the init plan filtered to the job steps
+(:mod:`thothctl.init.plan`). ``run(wait=True)`` forces a run and polls GetJob until the job's last
+attempt is newer than the request; a failed attempt carries a ``diagnosis`` and a ``hint``. Next
+run times are computed locally (:mod:`thothctl.schedule`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from thothctl import cloudrun, serviceaccounts, validate
-from thothctl.errors import NotFoundError, OperationError, UsageError, grpc_code_name
-from thothctl.retry import is_transient
+from thothctl import cloudrun, retry, validate
+from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
+from thothctl.plan import FieldChange
+from thothctl.schedule import describe_schedule, tz_label
 
 # gRPC code numbers used in Job.status
 _CODE_NAMES = {
@@ -57,8 +60,6 @@ MASK_PATH = {
     "max_doublings": "retry_config",
     "max_retry_duration": "retry_config",
 }
-TARGET_FIELDS = ("uri", "audience")
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -80,85 +81,6 @@ def resolve(config: Any, name: str) -> tuple[Any | None, str]:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return None, name
-
-
-def check_names(config: Any, names: Sequence[str], *, configured_only: bool = False) -> list[Any]:
-    out = []
-    for name in names:
-        if configured_only:
-            out.append(config.job(name))
-        else:
-            out.append(resolve(config, name))
-    return out
-
-
-# --- schedules -------------------------------------------------------------------------------
-
-
-def _tz(name: str) -> dt.tzinfo:
-    import zoneinfo
-
-    if not name or name.lower() in ("utc", "etc/utc"):
-        return dt.UTC
-    return zoneinfo.ZoneInfo(name)
-
-
-def tz_label(name: str) -> str:
-    return "UTC" if not name or name.lower() in ("utc", "etc/utc") else name
-
-
-def next_runs(
-    schedule: str, time_zone: str, count: int = 5, after: dt.datetime | None = None
-) -> list[dt.datetime]:
-    """The next ``count`` fire times (aware, in the job's time zone), computed locally."""
-    from croniter import croniter
-
-    start = (after or dt.datetime.now(dt.UTC)).astimezone(_tz(time_zone))
-    it = croniter(schedule, start)
-    return [it.get_next(dt.datetime) for _ in range(count)]
-
-
-def describe_schedule(schedule: str, time_zone: str) -> str:
-    """A human reading of common cron shapes ("every day at 02:00 UTC"), else the cron itself."""
-    tz = tz_label(time_zone)
-    fields = schedule.split()
-    if len(fields) != 5:
-        return f"cron '{schedule}' ({tz})"
-    minute, hour, dom, month, dow = fields
-
-    def num(text: str, hi: int) -> int | None:
-        return int(text) if text.isdigit() and int(text) <= hi else None
-
-    m, h = num(minute, 59), num(hour, 23)
-    if (minute, hour, dom, month, dow) == ("*", "*", "*", "*", "*"):
-        return "every minute"
-    if (
-        minute.startswith("*/")
-        and minute[2:].isdigit()
-        and (hour, dom, month, dow) == ("*", "*", "*", "*")
-    ):
-        return f"every {int(minute[2:])} minutes"
-    if m is not None and (hour, dom, month, dow) == ("*", "*", "*", "*"):
-        return "every hour on the hour" if m == 0 else f"every hour at :{m:02d}"
-    if (
-        m is not None
-        and hour.startswith("*/")
-        and hour[2:].isdigit()
-        and (dom, month, dow) == ("*", "*", "*")
-    ):
-        return f"every {int(hour[2:])} hours at :{m:02d} {tz}"
-    if m is None or h is None or month != "*":
-        return f"cron '{schedule}' ({tz})"
-    at = f"at {h:02d}:{m:02d} {tz}"
-    if dom == "*" and dow == "*":
-        return f"every day {at}"
-    if dom == "*" and dow in ("1-5", "MON-FRI", "mon-fri"):
-        return f"every weekday {at}"
-    if dom == "*" and dow.isdigit() and int(dow) <= 7:
-        return f"every {_DAYS[int(dow) % 7]} {at}"
-    if dow == "*" and dom.isdigit():
-        return f"on day {int(dom)} of every month {at}"
-    return f"cron '{schedule}' ({tz})"
 
 
 # --- desired and live ------------------------------------------------------------------------
@@ -225,16 +147,6 @@ def _same(key: str, want: Any, have: Any) -> bool:
     return want == have
 
 
-@dataclass
-class FieldChange:
-    field: str
-    live: Any
-    desired: Any
-
-    def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "live": self.live, "desired": self.desired}
-
-
 def diff(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldChange]:
     return [
         FieldChange(k, live.get(k), v) for k, v in desired.items() if not _same(k, v, live.get(k))
@@ -280,13 +192,7 @@ class Attempt:
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "ok": self.ok,
-            "code": self.code,
-            "http_status": self.http_status,
-            "message": self.message,
-        }
+        return asdict(self)
 
     @property
     def summary(self) -> str:
@@ -297,6 +203,30 @@ class Attempt:
             if self.http_status
             else f"failed: {self.code}"
         )
+
+    @property
+    def diagnosis(self) -> str | None:
+        """Why a failed attempt failed, where its status tells: ``invoker-missing`` (HTTP 403),
+        ``token-rejected`` (HTTP 401) or ``deadline`` (no answer within the attempt deadline)."""
+        if self.ok:
+            return None
+        if self.http_status in (401, 403):
+            return "token-rejected" if self.http_status == 401 else "invoker-missing"
+        return "deadline" if self.code == "DEADLINE_EXCEEDED" else None
+
+    @property
+    def hint(self) -> str | None:
+        """What to do about a failed attempt (None: nothing known beyond its status)."""
+        return _HINTS.get(self.diagnosis) if self.diagnosis else None
+
+
+_HINTS = {
+    "invoker-missing": "the scheduler service account lacks roles/run.invoker on the service: "
+    "run `thothctl jobs apply`",
+    "token-rejected": "the OIDC token was rejected (audience must be the service URL): "
+    "run `thothctl jobs apply`",
+    "deadline": "the service did not answer within the attempt deadline",
+}
 
 
 def last_attempt(job: Any) -> Attempt | None:
@@ -392,12 +322,17 @@ def _status(spec: Any, job: Any, service_uri: str | None, scheduler_email: str) 
     )
 
 
+def live_jobs(clients: Any, config: Any) -> dict[str, Any]:
+    """Every job in the location, by job id, in one List call (up to 500 jobs a page)."""
+    pager = clients.scheduler.list_jobs(
+        request={"parent": parent(clients, config), "page_size": 500}
+    )
+    return {j.name.rsplit("/", 1)[-1]: j for j in pager}
+
+
 def list_jobs(clients: Any, config: Any) -> list[JobStatus]:
     """Configured jobs (live or missing, with drift) and any other jobs in the location."""
-    live = {
-        j.name.rsplit("/", 1)[-1]: j
-        for j in clients.scheduler.list_jobs(request={"parent": parent(clients, config)})
-    }
+    live = live_jobs(clients, config)
     service_uri = _service_uri(clients, config)
     email = config.scheduler_email(clients.project)
     rows = [
@@ -413,7 +348,7 @@ def get_job(clients: Any, config: Any, job_id: str) -> Any | None:
             request={"name": f"{parent(clients, config)}/jobs/{job_id}"}
         )
     except Exception as exc:
-        if grpc_code_name(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             return None
         raise
 
@@ -431,72 +366,7 @@ def describe(clients: Any, config: Any, name: str) -> JobStatus:
     )
 
 
-# --- apply -----------------------------------------------------------------------------------
-
-
-@dataclass
-class JobAction:
-    name: str
-    job_id: str
-    action: str  # create | update | unchanged
-    changes: list[FieldChange] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "job_id": self.job_id,
-            "action": self.action,
-            "changes": [c.to_json() for c in self.changes],
-        }
-
-
-@dataclass
-class ApplyResult:
-    service_uri: str
-    account: serviceaccounts.AccountResult
-    grant: serviceaccounts.GrantResult
-    jobs: list[JobAction]
-    dry_run: bool
-
-    @property
-    def changed(self) -> bool:
-        return (
-            self.account.created
-            or self.grant.changed
-            or any(j.action != "unchanged" for j in self.jobs)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "service_uri": self.service_uri,
-            "service_account": self.account.to_json(),
-            "invoker_grant": self.grant.to_json(),
-            "jobs": [j.to_json() for j in self.jobs],
-        }
-
-
-def create_job(clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any]) -> str:
-    """CreateJob, never retried blindly: on ALREADY_EXISTS or a transient error, read back."""
-    job_id = message["name"].rsplit("/", 1)[-1]
-    for last in clients.creation_attempts():
-        try:
-            clients.scheduler.create_job(
-                request={"parent": parent(clients, config), "job": message}
-            )
-            return "create"
-        except Exception as exc:
-            if grpc_code_name(exc) != "ALREADY_EXISTS" and not is_transient(exc):
-                raise
-            live = get_job(clients, config, job_id)
-            if live is not None:
-                changes = diff(desired, live_fields(live))
-                if changes:
-                    update_job(clients, message, changes)
-                return "create"
-            if last:
-                raise
-    raise OperationError(f"could not create job {job_id}")
+# --- writes ----------------------------------------------------------------------------------
 
 
 def update_job(clients: Any, message: dict[str, Any], changes: list[FieldChange]) -> None:
@@ -504,71 +374,47 @@ def update_job(clients: Any, message: dict[str, Any], changes: list[FieldChange]
     clients.scheduler.update_job(request={"job": message, "update_mask": {"paths": paths}})
 
 
-INVOKER_PERMISSIONS = ("run.services.getIamPolicy", "run.services.setIamPolicy")
+def _update_drifted(
+    clients: Any, message: dict[str, Any], desired: dict[str, Any], live: Any
+) -> str:
+    changes = diff(desired, live_fields(live))
+    if not changes:
+        return "already up to date"
+    update_job(clients, message, changes)
+    return "updated " + ", ".join(c.field for c in changes)
 
 
-def _check_invoker_permissions(clients: Any, service: str) -> None:
-    """TestIamPermissions on the service before the first write, so a caller who may not grant
-    the invoker role is stopped before the service account is created (nothing half-applied)."""
-    from thothctl.errors import PermissionDeniedError, role_for_permission
+def create_job(clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any]) -> str:
+    """CreateJob, never retried blindly: on ALREADY_EXISTS or a transient error, read back (and
+    update what differs, should another writer have created it first)."""
+    job_id = message["name"].rsplit("/", 1)[-1]
+    for last in clients.creation_attempts():
+        try:
+            clients.scheduler.create_job(
+                request={"parent": parent(clients, config), "job": message}
+            )
+            return "created"
+        except Exception as exc:
+            if code_of(exc) != "ALREADY_EXISTS" and not retry.is_transient(exc):
+                raise
+            live = get_job(clients, config, job_id)
+            if live is not None:
+                _update_drifted(clients, message, desired, live)
+                return "created"
+            if last:
+                raise
+    raise OperationError(f"could not create job {job_id}")
 
-    response = clients.run.test_iam_permissions(
-        request={"resource": service, "permissions": list(INVOKER_PERMISSIONS)}
-    )
-    missing = [p for p in INVOKER_PERMISSIONS if p not in set(response.permissions)]
-    if missing:
-        role = role_for_permission(missing[0]) or "roles/run.admin"
-        raise PermissionDeniedError(
-            f"permission {', '.join(missing)} denied on {service} (needed to let the scheduler "
-            "invoke it); nothing was changed",
-            hint=f"grant the caller {role} on the service or project, then re-run",
-        )
 
-
-def apply(
-    clients: Any,
-    config: Any,
-    names: Sequence[str] = (),
-    *,
-    dry_run: bool = False,
-    progress: Callable[[str], None] = lambda _m: None,
-) -> ApplyResult:
-    """Make the named (default: all) configured jobs match the config."""
-    specs = [config.job(n) for n in names] if names else list(config.jobs.values())
-    progress("Reading the Cloud Run service…")
-    service = cloudrun.get_service(clients, config)
-    email = config.scheduler_email(clients.project)
-    if not dry_run:
-        _check_invoker_permissions(clients, service.name)
-    progress(f"Checking service account {email}…")
-    account = serviceaccounts.ensure_account(clients, email, dry_run=dry_run)
-    if dry_run and not account.exists:
-        grant = serviceaccounts.GrantResult(
-            f"serviceAccount:{email}", serviceaccounts.INVOKER_ROLE, service.name, False, False
-        )
-    else:
-        progress(f"Granting {serviceaccounts.INVOKER_ROLE} on {service.service}…")
-        grant = serviceaccounts.grant_invoker(clients, service.name, email, dry_run=dry_run)
-    actions = []
-    for spec in specs:
-        progress(f"Applying {spec.name}…")
-        desired = desired_fields(spec, service.uri, email)
-        name = f"{parent(clients, config)}/jobs/{spec.id}"
-        live = get_job(clients, config, spec.id)
-        message = job_message(spec, name, desired)
-        if live is None:
-            actions.append(JobAction(spec.name, spec.id, "create", diff(desired, {})))
-            if not dry_run:
-                create_job(clients, config, message, desired)
-            continue
-        changes = diff(desired, live_fields(live))
-        if not changes:
-            actions.append(JobAction(spec.name, spec.id, "unchanged"))
-            continue
-        actions.append(JobAction(spec.name, spec.id, "update", changes))
-        if not dry_run:
-            update_job(clients, message, changes)
-    return ApplyResult(service.uri, account, grant, actions, dry_run)
+def ensure_job(
+    clients: Any, config: Any, message: dict[str, Any], desired: dict[str, Any], *, exists: bool
+) -> str:
+    """Converge one job: create it when missing; else re-read it and update only the fields that
+    differ now (the update mask names just those)."""
+    live = get_job(clients, config, message["name"].rsplit("/", 1)[-1]) if exists else None
+    if live is None:
+        return create_job(clients, config, message, desired)
+    return _update_drifted(clients, message, desired, live)
 
 
 # --- operations ------------------------------------------------------------------------------
@@ -667,22 +513,16 @@ def run(
     clients.scheduler.run_job(request={"name": job.name})
     if not wait:
         return RunResult(job_id, requested, False, None)
-    deadline = time.monotonic() + timeout
-    delay = 0.1
     floor = requested - dt.timedelta(seconds=2)  # tolerate a little clock skew
-    while True:
-        current = clients.scheduler.get_job(request={"name": job.name})
-        attempt = last_attempt(current)
+    for _last in retry.attempts(deadline=timeout, maximum=2.0, sleep=sleep):
+        attempt = last_attempt(clients.scheduler.get_job(request={"name": job.name}))
         if (
             attempt is not None
             and attempt.time >= floor
             and (previous is None or attempt.time > previous)
         ):
             return RunResult(job_id, requested, True, attempt)
-        if time.monotonic() >= deadline:
-            raise OperationError(
-                f"no attempt of {job_id} finished within {validate.format_duration(timeout)}",
-                hint=f"it may still run; check `thothctl jobs describe {name}` or `thothctl logs`",
-            )
-        sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 2.0)
+    raise OperationError(
+        f"no attempt of {job_id} finished within {validate.format_duration(timeout)}",
+        hint=f"it may still run; check `thothctl jobs describe {name}` or `thothctl logs`",
+    )

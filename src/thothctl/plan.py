@@ -1,31 +1,35 @@
 """Plan, then apply: a plan is a list of steps over resources, each *create*, *update* (with the
-fields, old -> new) or *unchanged*, with dependencies. ``execute`` runs the steps that change
-something concurrently along the dependency graph: a step starts as soon as everything it
-depends on has succeeded; a failed step skips its dependents and the rest carries on.
+fields that differ, live -> desired) or *unchanged*, with dependencies. ``execute`` runs the steps
+that change something concurrently along the dependency graph: a step starts as soon as everything
+it depends on has succeeded; a failed step skips its dependents and the rest carries on.
 
-Nothing here knows about Google; ``thothctl.setup`` builds the plan for ``thothctl init``.
+Nothing here knows about Google; :mod:`thothctl.init.plan` builds the plan for ``thothctl init``
+and, filtered to the scheduler account, its invoker grant and the jobs, for ``thothctl jobs apply``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from thothctl import errors
+
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One field of a resource that differs: what is live, and what the configuration wants."""
+
     field: str
-    old: Any
-    new: Any
+    live: Any
+    desired: Any
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "old": self.old, "new": self.new}
+        return {"field": self.field, "live": self.live, "desired": self.desired}
 
 
 @dataclass
@@ -84,9 +88,10 @@ class Plan:
 class StepResult:
     step: Step
     status: str  # done | failed | skipped
-    detail: str = ""
+    detail: str = ""  # what was done; for a failure, the one line of errors.describe
     seconds: float = 0.0
     error: BaseException | None = None
+    hint: str | None = None  # for a failure: what to do about it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,7 +119,94 @@ class ApplyResult:
         return {"ok": self.ok, "steps": [r.to_json() for r in self.results]}
 
 
+def report(plan: Plan, *, dry_run: bool, applied: ApplyResult | None = None) -> dict[str, Any]:
+    """The JSON document of ``init`` and ``jobs apply``: the plan, and what applying it did."""
+    doc: dict[str, Any] = {"dry_run": dry_run, "changed": applied is not None}
+    doc["plan"] = plan.to_json()
+    if applied is not None:
+        doc["applied"] = applied.to_json()
+    return doc
+
+
 Event = Callable[[str, Step, StepResult | None], None]
+
+
+def _failure(exc: BaseException) -> tuple[str, str | None]:
+    """One line and a hint for a failed step (errors.describe; unexpected errors by type)."""
+    try:
+        _code, line, hint = errors.describe(exc)
+    except TypeError:
+        return f"{type(exc).__name__}: {exc}", None
+    return line, hint
+
+
+def _run(step: Step, emit: Event) -> StepResult:
+    emit("start", step, None)
+    start = time.monotonic()
+    try:
+        detail = step.run() if step.run else None
+        result = StepResult(step, "done", detail or "", time.monotonic() - start)
+    except Exception as exc:  # reported per step, as text made once (errors.describe)
+        line, hint = _failure(exc)
+        result = StepResult(step, "failed", line, time.monotonic() - start, exc, hint)
+    emit("end", step, result)
+    return result
+
+
+class _Graph:
+    """The pending steps, their results so far, and the ones running."""
+
+    def __init__(self, steps: Iterable[Step], emit: Event):
+        self.todo = {s.id: s for s in steps if s.pending}
+        self.results: dict[str, StepResult] = {}
+        self.running: dict[Future[StepResult], str] = {}
+        self.emit = emit
+
+    @property
+    def finished(self) -> bool:
+        return len(self.results) >= len(self.todo)
+
+    def _blocker(self, step: Step) -> str | None:
+        """ "": can start; None: wait; else the id of a dependency that did not succeed.
+
+        Dependencies on steps that are not pending (unchanged, or outside the plan) count as met."""
+        for dep in step.depends_on:
+            if dep not in self.todo:
+                continue
+            result = self.results.get(dep)
+            if result is None:
+                return None
+            if result.status != "done":
+                return dep
+        return ""
+
+    def advance(self, pool: ThreadPoolExecutor) -> bool:
+        """Start every step that can start, skip every step whose dependency failed."""
+        progressed = False
+        for sid, step in self.todo.items():
+            if sid in self.results or sid in self.running.values():
+                continue
+            blocker = self._blocker(step)
+            if blocker:
+                self.results[sid] = StepResult(step, "skipped", f"needs {blocker}")
+                self.emit("end", step, self.results[sid])
+            elif blocker == "":
+                self.running[pool.submit(_run, step, self.emit)] = sid
+            progressed = progressed or blocker is not None
+        return progressed
+
+    def collect(self) -> None:
+        done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+        for fut in done:
+            self.results[self.running.pop(fut)] = fut.result()
+
+    def skip_rest(self, why: str) -> None:
+        for sid, step in self.todo.items():
+            self.results.setdefault(sid, StepResult(step, "skipped", why))
+
+    def outcome(self) -> ApplyResult:
+        order = {s: i for i, s in enumerate(self.todo)}
+        return ApplyResult(sorted(self.results.values(), key=lambda r: order[r.step.id]))
 
 
 def execute(
@@ -128,69 +220,18 @@ def execute(
     Dependencies on steps that are not pending (unchanged, or outside the scope) count as met.
     A KeyboardInterrupt stops scheduling new steps, waits for the running ones, and re-raises.
     """
-    todo = {s.id: s for s in steps if s.pending}
-    results: dict[str, StepResult] = {}
-    lock = threading.Lock()
-    emit = on_event or (lambda *_: None)
-
-    def ready(step: Step) -> bool | None:
-        """True: can start; False: wait; None: a dependency failed (skip)."""
-        for dep in step.depends_on:
-            if dep not in todo:
-                continue
-            r = results.get(dep)
-            if r is None:
-                return False
-            if r.status != "done":
-                return None
-        return True
-
-    def run(step: Step) -> StepResult:
-        emit("start", step, None)
-        start = time.monotonic()
-        try:
-            detail = step.run() if step.run else None
-            result = StepResult(step, "done", detail or "", time.monotonic() - start)
-        except Exception as exc:  # reported per step; the CLI maps it to a message
-            result = StepResult(step, "failed", str(exc), time.monotonic() - start, exc)
-        emit("end", step, result)
-        return result
-
-    running: dict[Future[StepResult], str] = {}
+    graph = _Graph(steps, on_event or (lambda *_: None))
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="apply") as pool:
         try:
-            while len(results) < len(todo):
-                progressed = False
-                for sid, step in todo.items():
-                    if sid in results or sid in running.values():
-                        continue
-                    state = ready(step)
-                    if state is None:
-                        failed_dep = next(
-                            d
-                            for d in step.depends_on
-                            if d in results and results[d].status != "done"
-                        )
-                        with lock:
-                            results[sid] = StepResult(step, "skipped", f"needs {failed_dep}")
-                        emit("end", step, results[sid])
-                        progressed = True
-                    elif state:
-                        running[pool.submit(run, step)] = sid
-                        progressed = True
-                if not running:
-                    if not progressed:
-                        # a cycle or a dependency that can never finish: skip what is left
-                        for sid, step in todo.items():
-                            results.setdefault(sid, StepResult(step, "skipped", "dependency cycle"))
-                    continue
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    sid = running.pop(fut)
-                    results[sid] = fut.result()
+            while not graph.finished:
+                progressed = graph.advance(pool)
+                if graph.running:
+                    graph.collect()
+                elif not progressed:
+                    # a cycle or a dependency that can never finish: skip what is left
+                    graph.skip_rest("dependency cycle")
         except KeyboardInterrupt:
-            for fut in running:
+            for fut in graph.running:
                 fut.cancel()
             raise
-    order = {s: i for i, s in enumerate(todo)}
-    return ApplyResult(sorted(results.values(), key=lambda r: order[r.step.id]))
+    return graph.outcome()

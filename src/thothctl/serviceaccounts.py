@@ -1,9 +1,10 @@
 """The scheduler service account: make sure it exists, and that it may invoke the service.
 
-Creation is never retried blindly (see DESIGN.md): on ALREADY_EXISTS or a transient error the
-account is read back. The invoker grant is ``roles/run.invoker`` on the Cloud Run service only
-(never project-wide, never public), written with the etag read-modify-write of
-:mod:`thothctl.iampolicy`, so other bindings are never dropped.
+Creation is never retried blindly (docs/architecture.md, "Retries"): on ALREADY_EXISTS or a
+transient error the account is read back. The invoker grant is ``roles/run.invoker`` on the Cloud
+Run service only (never project-wide, never public), written with the etag read-modify-write of
+:mod:`thothctl.iampolicy`, so other bindings are never dropped. Before it, one permission
+pre-check (``check_invoker_permissions``) stops a caller who may not grant it before any change.
 """
 
 from __future__ import annotations
@@ -11,39 +12,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from thothctl import iampolicy
-from thothctl.errors import OperationError, grpc_code_name
-from thothctl.retry import is_transient
+from thothctl import iampolicy, retry
+from thothctl.errors import OperationError, PermissionDeniedError, code_of, role_for_permission
 
 INVOKER_ROLE = "roles/run.invoker"
+# What the caller needs on the service to grant the invoker role (read-modify-write of its policy).
+INVOKER_PERMISSIONS = ("run.services.getIamPolicy", "run.services.setIamPolicy")
 
 
 @dataclass
 class AccountResult:
     email: str
     created: bool
-    exists: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"email": self.email, "created": self.created, "exists": self.exists}
 
 
 @dataclass
 class GrantResult:
     member: str
-    role: str
     resource: str
     changed: bool
-    present: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "member": self.member,
-            "role": self.role,
-            "resource": self.resource,
-            "changed": self.changed,
-            "present": self.present,
-        }
 
 
 def account_name(email: str) -> str:
@@ -54,7 +41,7 @@ def get_account(clients: Any, email: str) -> Any | None:
     try:
         return clients.iam.get_service_account(request={"name": account_name(email)})
     except Exception as exc:
-        if grpc_code_name(exc) == "NOT_FOUND":
+        if code_of(exc) == "NOT_FOUND":
             return None
         raise
 
@@ -65,13 +52,10 @@ def ensure_account(
     *,
     display_name: str = "Thoth scheduler",
     description: str = "Calls the Thoth sync service from Cloud Scheduler (OIDC)",
-    dry_run: bool = False,
 ) -> AccountResult:
     """Create the service account ``email`` unless it exists."""
     if get_account(clients, email) is not None:
-        return AccountResult(email, created=False, exists=True)
-    if dry_run:
-        return AccountResult(email, created=False, exists=False)
+        return AccountResult(email, created=False)
     account_id, _, domain = email.partition("@")
     project = domain.split(".", 1)[0]
     request = {
@@ -82,34 +66,47 @@ def ensure_account(
     for last in clients.creation_attempts():
         try:
             clients.iam.create_service_account(request=request)
-            return AccountResult(email, created=True, exists=True)
+            return AccountResult(email, created=True)
         except Exception as exc:
-            code = grpc_code_name(exc)
-            if code == "ALREADY_EXISTS":
-                return AccountResult(email, created=False, exists=True)
-            if not is_transient(exc) or last:
+            if code_of(exc) == "ALREADY_EXISTS":
+                return AccountResult(email, created=False)
+            if not retry.is_transient(exc) or last:
                 raise
             # The first try may have taken effect: read back before trying again.
             if get_account(clients, email) is not None:
-                return AccountResult(email, created=True, exists=True)
+                return AccountResult(email, created=True)
     raise OperationError(f"could not create service account {email}")
 
 
-def has_invoker(clients: Any, service: str, email: str) -> bool:
+def invokers(clients: Any, service: str) -> list[str]:
+    """The members holding roles/run.invoker on the Cloud Run service ``service`` (full name)."""
     policy = clients.run.get_iam_policy(request={"resource": service})
-    return f"serviceAccount:{email}" in iampolicy.members(policy, INVOKER_ROLE)
+    return iampolicy.members(policy, INVOKER_ROLE)
 
 
-def grant_invoker(clients: Any, service: str, email: str, *, dry_run: bool = False) -> GrantResult:
+def check_invoker_permissions(clients: Any, service: str) -> None:
+    """TestIamPermissions on the service before the first write, so a caller who may not grant
+    the invoker role is stopped before the service account is created (nothing half-applied)."""
+    response = clients.run.test_iam_permissions(
+        request={"resource": service, "permissions": list(INVOKER_PERMISSIONS)}
+    )
+    missing = [p for p in INVOKER_PERMISSIONS if p not in set(response.permissions)]
+    if missing:
+        role = role_for_permission(missing[0]) or "roles/run.admin"
+        raise PermissionDeniedError(
+            f"permission {', '.join(missing)} denied on {service} (needed to let the scheduler "
+            "invoke it); nothing was changed",
+            hint=f"grant the caller {role} on the service or project, then re-run",
+        )
+
+
+def grant_invoker(clients: Any, service: str, email: str) -> GrantResult:
     """Give ``email`` roles/run.invoker on the Cloud Run service ``service`` (full name)."""
     member = f"serviceAccount:{email}"
-    if dry_run:
-        present = has_invoker(clients, service, email)
-        return GrantResult(member, INVOKER_ROLE, service, changed=False, present=present)
     change = iampolicy.modify(
         lambda: clients.run.get_iam_policy(request={"resource": service}),
         lambda policy: clients.run.set_iam_policy(request={"resource": service, "policy": policy}),
         lambda policy: iampolicy.add_member(policy, INVOKER_ROLE, member),
         resource=service.rsplit("/", 1)[-1],
     )
-    return GrantResult(member, INVOKER_ROLE, service, changed=change.changed, present=True)
+    return GrantResult(member, service, changed=change.changed)

@@ -183,7 +183,9 @@ def test_drift_behind_the_tools_back_is_planned_as_an_update_and_fixed(cli, emul
     plan = cli("init", "--dry-run", "-o", "json").json()["plan"]
     job_step = next(s for s in plan["steps"] if s["id"] == "job:hourly-incremental-sync")
     assert job_step["action"] == "update"
-    assert job_step["changes"] == [{"field": "schedule", "old": "*/5 * * * *", "new": "0 * * * *"}]
+    assert job_step["changes"] == [
+        {"field": "schedule", "live": "*/5 * * * *", "desired": "0 * * * *"}
+    ]
     assert cli("init", "--yes").exit_code == 0
     assert clients.scheduler.get_job(request={"name": name}).schedule == "0 * * * *"
 

@@ -26,13 +26,21 @@ def mutating_calls(ops):
 def test_apply_from_defaults_creates_account_grant_and_jobs(cli, clients, env):
     r = cli("jobs", "apply", "-o", "json")
     assert r.exit_code == 0, r.output
-    data = r.json()
-    assert data["service_account"] == {"email": SA, "created": True, "exists": True}
-    assert data["invoker_grant"]["changed"] is True
-    assert [(j["job_id"], j["action"]) for j in data["jobs"]] == [
-        ("thoth-daily-sync", "create"),
-        ("thoth-hourly-incremental-sync", "create"),
+    data = r.json()  # the init plan, filtered to the scheduler account, its grant and the jobs
+    steps = [(s["id"], s["resource"], s["action"]) for s in data["plan"]["steps"]]
+    assert steps == [
+        ("sa:scheduler", SA, "create"),
+        ("grant:invoker", "run.invoker on thoth-mcp-server", "create"),
+        ("job:daily-sync", "daily-sync (thoth-daily-sync)", "create"),
+        (
+            "job:hourly-incremental-sync",
+            "hourly-incremental-sync (thoth-hourly-incremental-sync)",
+            "create",
+        ),
     ]
+    applied = {s["id"]: (s["status"], s["detail"]) for s in data["applied"]["steps"]}
+    assert applied["sa:scheduler"] == ("done", "created")
+    assert applied["grant:invoker"] == ("done", "granted")
     url = env["stub_url"]({})
     job = clients.scheduler.get_job(request={"name": DAILY})
     assert job.schedule == "0 2 * * *" and job.time_zone == "UTC"
@@ -84,7 +92,7 @@ def test_apply_from_edited_config_updates_only_differing_fields(cli, clients, en
     env["reset_calls"]({})
     r = cli("jobs", "apply", "daily-sync", "-o", "json")
     assert r.exit_code == 0, r.output
-    [job] = r.json()["jobs"]
+    [job] = [s for s in r.json()["plan"]["steps"] if s["kind"] == "job"]
     assert job["action"] == "update"
     assert sorted(c["field"] for c in job["changes"]) == ["schedule", "time_zone"]
     assert mutating_calls(env) == ["/google.cloud.scheduler.v1.CloudScheduler/UpdateJob"]
@@ -119,7 +127,10 @@ def test_list_shows_missing_jobs_and_drift_after_an_edit_behind_our_back(cli, cl
     plain = cli("jobs", "list")
     assert "1 missing" not in plain.stderr and "1 drifted" in plain.stderr
     fixed = cli("jobs", "apply", "-o", "json").json()
-    assert [j["action"] for j in fixed["jobs"]] == ["update", "unchanged"]
+    assert [s["action"] for s in fixed["plan"]["steps"] if s["kind"] == "job"] == [
+        "update",
+        "unchanged",
+    ]
     assert clients.scheduler.get_job(request={"name": DAILY}).schedule == "0 2 * * *"
 
 

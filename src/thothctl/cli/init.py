@@ -1,20 +1,21 @@
-"""`thothctl init`: plan, ask once, apply — the headline command."""
+"""`thothctl init`: plan, ask once, apply — the headline command. Also the plan runner that
+`thothctl jobs apply` shares (``run_plan``)."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import typer
 
 from thothctl.cli.context import get_ctx
-from thothctl.errors import ThothError, UsageError, is_google_error, translate_google_error
+from thothctl.errors import Cancelled
 from thothctl.lazy import lazy
+from thothctl.output import Styled
 
-secretlib = lazy("thothctl.secrets")
-setup = lazy("thothctl.setup")
+initplan = lazy("thothctl.init.plan")
 planlib = lazy("thothctl.plan")
 
-CREATE, UPDATE = "create", "update"
 ACTION_STYLE = {"create": "green", "update": "yellow", "unchanged": "dim"}
 
 
@@ -40,20 +41,25 @@ def init_command(
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out
-    scopes = _scopes(only)
-    cfg = app_ctx.config
-    clients = app_ctx.clients
+    scopes = initplan.parse_scopes(only)
+    cfg, clients = app_ctx.config, app_ctx.clients
 
     with out.spinner(f"Reading {app_ctx.project}…"):
-        state = setup.read_state(cfg, clients)
-    values = _collect_values(app_ctx, state, scopes, dry_run)
-    plan = setup.build_plan(cfg, clients, state, values, only=scopes)
-    pending = plan.pending
-    if any(s.id == "grant:invoker" for s in pending) and not dry_run:
-        setup.check_permissions(cfg, clients, state)
+        state = initplan.read_state(cfg, clients)
+    plan = initplan.plan_init(
+        cfg,
+        clients,
+        state,
+        only=scopes,
+        environ=app_ctx.environ,
+        can_prompt=app_ctx.can_prompt,
+        dry_run=dry_run,
+        ask=lambda need: out.prompt_secret(need.label, empty_ok=need.empty_ok),
+    )
 
+    pending = plan.pending
     if out.json_mode and (dry_run or not pending):
-        out.json({"dry_run": dry_run, "changed": False, "plan": plan.to_json()})
+        out.json(planlib.report(plan, dry_run=dry_run))
         return
     if not out.json_mode:
         _render_plan(out, plan)
@@ -64,159 +70,78 @@ def init_command(
         out.info(f"Dry run: {len(pending)} change(s) planned, nothing applied.")
         return
     if not app_ctx.confirm(f"Apply {len(pending)} change(s) to {plan.project}?", default=True):
-        raise typer.Exit(1)
+        raise Cancelled()
 
-    result = _apply(out, plan, jobs_concurrency)
-    if out.json_mode:
-        out.json(
-            {"dry_run": False, "changed": True, "plan": plan.to_json(), "applied": result.to_json()}
-        )
-    else:
-        _summary(out, plan, result)
+    result = run_plan(out, plan, jobs_concurrency, echo=True)
+    out.emit(
+        planlib.report(plan, dry_run=False, applied=result), lambda: _summary(out, plan, result)
+    )
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _scopes(only: list[str] | None) -> set[str] | None:
-    if not only:
-        return None
-    scopes = set()
-    for item in only:
-        for part in item.split(","):
-            part = part.strip()
-            if part not in setup.SCOPES:
-                raise UsageError(f"--only {part!r} is not one of {', '.join(setup.SCOPES)}")
-            scopes.add(part)
-    return scopes
+def _detail(step: Any) -> str:
+    if step.kind == "apis" and step.changes:
+        return "enable " + ", ".join(c.field for c in step.changes)
+    if step.action == "update":
+        return "; ".join(f"{c.field}: {_short(c.live)} → {_short(c.desired)}" for c in step.changes)
+    return step.note or ""
 
 
-def _collect_values(
-    app_ctx, state, scopes, dry_run: bool
-) -> dict[str, secretlib.SecretValue | None]:
-    """First versions: prompt when we can, else env var, else default; fail before any change
-    when a required one is missing."""
-    out = app_ctx.out
-    values: dict[str, secretlib.SecretValue | None] = {}
-    for spec in setup.secrets_needing_values(state, scopes):
-        env_value = app_ctx.environ.get(spec.env)
-        if env_value is not None:
-            values[spec.name] = secretlib.value_from_env(spec, app_ctx.environ)
-        elif dry_run:
-            values[spec.name] = (
-                secretlib.SecretValue(spec.default.encode(), "the default")
-                if spec.default
-                else None
-            )
-        elif app_ctx.can_prompt:
-            values[spec.name] = _prompt(out, spec)
-        elif spec.default is not None:
-            values[spec.name] = secretlib.SecretValue(spec.default.encode(), "the default")
-        elif not spec.required:
-            values[spec.name] = None
-        else:
-            raise UsageError(
-                f"no value for secret {spec.name}: ${spec.env} is not set and prompting is off",
-                hint=f"set {spec.env} (or run interactively); nothing was changed",
-            )
-    return values
-
-
-def _prompt(out, spec) -> secretlib.SecretValue | None:
-    label = f"{spec.description} ({spec.name})"
-    if spec.default:
-        label += f" [Enter: {spec.default}]"
-    elif not spec.required:
-        label += " [Enter: skip]"
-    for _ in range(3):
-        first = out.prompt_secret(label, confirm=False)
-        if not first:
-            if spec.default:
-                return secretlib.SecretValue(spec.default.encode(), "the default")
-            if not spec.required:
-                return None
-            out.warn(f"{spec.name} is required")
-            continue
-        second = out.prompt_secret(f"{label} (again)", confirm=False)
-        if first != second:
-            out.warn("the two values differ; try again")
-            continue
-        return secretlib.value_from_prompt(spec, first)
-    raise UsageError(f"no value for {spec.name} after three tries", hint="nothing was changed")
-
-
-def _render_plan(out, plan) -> None:
-    from rich.text import Text
-
-    rows = []
-    for step in plan.steps:
-        detail = step.note
-        if step.changes:
-            detail = "; ".join(
-                f"{c.field}: {_short(c.old)} → {_short(c.new)}" for c in step.changes
-            )
-            if step.action == CREATE and step.kind == "apis":
-                detail = "enable " + ", ".join(c.field for c in step.changes)
-        rows.append(
-            [
-                Text(step.action, style=ACTION_STYLE[step.action]),
-                step.kind,
-                step.resource,
-                detail or "",
-            ]
-        )
+def _render_plan(out: Any, plan: Any) -> None:
+    rows = [
+        [Styled(s.action, ACTION_STYLE[s.action]), s.kind, s.resource, _detail(s)]
+        for s in plan.steps
+    ]
     counts = plan.counts()
     out.table(
         ["ACTION", "KIND", "RESOURCE", "DETAIL"],
         rows,
-        title=f"Plan for {plan.project}: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
-        f"{counts['unchanged']} unchanged",
+        title=f"Plan for {plan.project}: {counts['create']} to create, {counts['update']} to "
+        f"update, {counts['unchanged']} unchanged",
     )
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     text = "-" if value is None or value == "" else str(value)
     return text if len(text) <= 48 else text[:45] + "..."
 
 
-def _message(result) -> str:
-    exc = result.error
-    if exc is None:
-        return result.detail
-    if isinstance(exc, ThothError):
-        return exc.message + (f" ({exc.hint})" if exc.hint else "")
-    if is_google_error(exc):
-        err = translate_google_error(exc)
-        return err.message + (f" ({err.hint})" if err.hint else "")
-    return f"{type(exc).__name__}: {exc}"
+def _message(result: Any) -> str:
+    return result.detail + (f" ({result.hint})" if result.hint else "")
 
 
-def _apply(out, plan, parallel: int):
+def run_plan(out: Any, plan: Any, parallel: int, *, echo: bool) -> Any:
+    """Apply the plan's pending steps under a spinner naming the running ones. ``echo``: a line
+    per finished step; failures and skips are always shown."""
     lock = threading.Lock()
     running: list[str] = []
     with out.spinner(f"Applying {len(plan.pending)} change(s)…") as update:
 
-        def on_event(kind, step, result):
+        def on_event(kind: str, step: Any, result: Any) -> None:
             with lock:
                 if kind == "start":
                     running.append(step.id)
                 else:
                     if step.id in running:
                         running.remove(step.id)
-                    line = f"{step.action} {step.kind} {step.resource}: {_message(result)} ({result.seconds:.1f}s)"
-                    if result.status == "done":
-                        out.success(line)
-                    elif result.status == "skipped":
-                        out.warn(f"skipped {step.id}: {result.detail}")
-                    else:
-                        out.error(
-                            f"{step.action} {step.kind} {step.resource} failed: {_message(result)}"
-                        )
+                    _echo(out, step, result, echo)
                 update("Applying: " + ", ".join(running) if running else "Applying…")
 
         return planlib.execute(plan.pending, max_workers=parallel, on_event=on_event)
 
 
-def _summary(out, plan, result) -> None:
+def _echo(out: Any, step: Any, result: Any, echo: bool) -> None:
+    what = f"{step.action} {step.kind} {step.resource}"
+    if result.status == "failed":
+        out.error(f"{what} failed: {_message(result)}")
+    elif result.status == "skipped":
+        out.warn(f"skipped {step.id}: {result.detail}")
+    elif echo:
+        out.success(f"{what}: {_message(result)} ({result.seconds:.1f}s)")
+
+
+def _summary(out: Any, plan: Any, result: Any) -> None:
     done = [r for r in result.results if r.status == "done"]
     failed = result.failed
     if failed:

@@ -9,11 +9,15 @@ import typer
 from thothctl import validate
 from thothctl.cli.complete import complete_job_name
 from thothctl.cli.context import get_ctx
-from thothctl.errors import OperationError, UsageError
+from thothctl.cli.init import run_plan
+from thothctl.errors import Cancelled, OperationError, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import iso, relative_time
 
 lib = lazy("thothctl.jobs")
+schedule = lazy("thothctl.schedule")
+initplan = lazy("thothctl.init.plan")
+planlib = lazy("thothctl.plan")
 
 app = typer.Typer(
     help="Declare, apply, pause, resume and run Thoth's scheduler jobs (daily full sync, hourly "
@@ -37,7 +41,7 @@ def _last(out: Any, attempt: lib.Attempt | None) -> str:
     return f"{_when(out, attempt.time)} {attempt.summary}"
 
 
-def _show_changes(out: Any, changes: list[lib.FieldChange], indent: str = "    ") -> None:
+def _show_changes(out: Any, changes: list[Any], indent: str = "    ") -> None:
     for c in changes:
         out.line(f"{indent}{c.field}: {c.live!r} -> {c.desired!r}")
 
@@ -150,14 +154,14 @@ def next_(
     if not 1 <= count <= 100:
         raise UsageError(f"-n {count} is out of range: give 1 to 100 (e.g. -n 5)")
     spec = app_ctx.config.job(name)
-    times = lib.next_runs(spec.schedule, spec.time_zone, count)
+    times = schedule.next_runs(spec.schedule, spec.time_zone, count)
     out = app_ctx.out
     data = {
         "name": spec.name,
         "job_id": spec.id,
         "schedule": spec.schedule,
         "time_zone": spec.time_zone,
-        "schedule_human": lib.describe_schedule(spec.schedule, spec.time_zone),
+        "schedule_human": schedule.describe_schedule(spec.schedule, spec.time_zone),
         "next_runs": times,
         "next_runs_local": [t.isoformat() for t in times],
     }
@@ -190,55 +194,62 @@ def apply(
     Examples: thothctl jobs apply · thothctl jobs apply daily-sync --dry-run
     """
     app_ctx = get_ctx(ctx)
-    config = app_ctx.config
-    for name in names or ():
-        config.job(name)
     out = app_ctx.out
-    with out.spinner("Applying jobs…") as update:
-        result = lib.apply(app_ctx.clients, config, names or (), dry_run=dry_run, progress=update)
+    with out.spinner("Reading the service, the scheduler account and the jobs…"):
+        plan = initplan.plan_jobs(app_ctx.config, app_ctx.clients, names or (), dry_run=dry_run)
+    if dry_run or not plan.pending:
+        out.emit(planlib.report(plan, dry_run=dry_run), lambda: _render_apply(out, plan, None))
+        return
+    result = run_plan(out, plan, 8, echo=False)
+    out.emit(
+        planlib.report(plan, dry_run=False, applied=result),
+        lambda: _render_apply(out, plan, result),
+    )
+    if not result.ok:
+        raise typer.Exit(1)
 
-    def human() -> None:
-        verb = "would " if dry_run else ""
-        acct = result.account
-        if acct.created:
-            out.success(f"created service account {acct.email}")
-        elif not acct.exists:
-            out.info(f"{verb}create service account {acct.email}")
-        grant = result.grant
-        if grant.changed:
-            out.success(
-                f"granted {grant.role} on {grant.resource.rsplit('/', 1)[-1]} to {grant.member}"
-            )
-        elif not grant.present:
-            out.info(
-                f"{verb}grant {grant.role} on {grant.resource.rsplit('/', 1)[-1]} to {grant.member}"
-            )
-        for j in result.jobs:
-            if j.action == "unchanged":
-                out.line(f"= {j.name} ({j.job_id}) unchanged")
-            elif j.action == "create":
-                out.line(
-                    f"+ {j.name} ({j.job_id}) {verb or ''}{'create' if dry_run else 'created'}"
-                )
-                if dry_run:
-                    for c in j.changes:
-                        out.line(f"    {c.field}: {c.desired!r}")
-            else:
-                out.line(
-                    f"~ {j.name} ({j.job_id}) {'would update' if dry_run else 'updated'}: "
-                    + ", ".join(c.field for c in j.changes)
-                )
-                _show_changes(out, j.changes)
-        if (
-            not result.changed
-            and all(j.action == "unchanged" for j in result.jobs)
-            and grant.present
-        ):
-            out.success("everything matches the config; nothing to do")
-        elif dry_run:
-            out.info("dry run: nothing was changed")
 
-    out.emit(result.to_json(), human)
+def _render_apply(out: Any, plan: Any, result: Any) -> None:
+    """One line per step: what would change (``result`` None: a dry run) or what did."""
+    dry_run = result is None
+    done = set() if dry_run else {r.step.id for r in result.results if r.status == "done"}
+    for step in plan.steps:
+        shown = dry_run or step.id in done
+        if step.kind == "job":
+            _render_job_step(out, step, dry_run, shown)
+        elif step.pending and shown:
+            _render_access_step(out, step, dry_run)
+    if not plan.pending:
+        out.success("everything matches the config; nothing to do")
+    elif dry_run:
+        out.info("dry run: nothing was changed")
+
+
+def _render_access_step(out: Any, step: Any, dry_run: bool) -> None:
+    """The scheduler account, or its invoker grant on the service."""
+    if step.kind == "service-account":
+        what, verbs = f"service account {step.resource}", ("would create", "created")
+    else:
+        what, verbs = f"{step.resource} to {step.note}", ("would grant", "granted")
+    if dry_run:
+        out.info(f"{verbs[0]} {what}")
+    else:
+        out.success(f"{verbs[1]} {what}")
+
+
+def _render_job_step(out: Any, step: Any, dry_run: bool, shown: bool) -> None:
+    if step.action == "unchanged":
+        out.line(f"= {step.resource} unchanged")
+    elif not shown:
+        return
+    elif step.action == "create":
+        out.line(f"+ {step.resource} {'would create' if dry_run else 'created'}")
+        for c in step.changes if dry_run else ():
+            out.line(f"    {c.field}: {c.desired!r}")
+    else:
+        fields = ", ".join(c.field for c in step.changes)
+        out.line(f"~ {step.resource} {'would update' if dry_run else 'updated'}: {fields}")
+        _show_changes(out, step.changes)
 
 
 def _state_command(ctx: typer.Context, name: str, fn: Any, verb: str) -> None:
@@ -298,7 +309,7 @@ def delete(
     app_ctx = get_ctx(ctx)
     _spec, job_id = lib.resolve(app_ctx.config, name)
     if not app_ctx.confirm(f"Delete scheduler job {job_id}?"):
-        raise typer.Exit(1)
+        raise Cancelled()
     deleted = lib.delete(app_ctx.clients, app_ctx.config, name)
     out = app_ctx.out
     out.emit({"job_id": deleted, "deleted": True}, lambda: out.success(f"deleted {deleted}"))
@@ -347,15 +358,8 @@ def run(
 
     out.emit(result.to_json(), human)
     if attempt is not None and not attempt.ok:
-        hint = None
-        if attempt.http_status == 403:
-            hint = "the scheduler service account lacks roles/run.invoker on the service: run `thothctl jobs apply`"
-        elif attempt.http_status == 401:
-            hint = "the OIDC token was rejected (audience must be the service URL): run `thothctl jobs apply`"
-        elif attempt.code == "DEADLINE_EXCEEDED":
-            hint = "the service did not answer within the attempt deadline"
         raise OperationError(
             f"{result.job_id} failed at {iso(attempt.time)}: {attempt.summary}"
             + (f" - {attempt.message}" if attempt.message else ""),
-            hint=hint,
+            hint=attempt.hint,
         )
