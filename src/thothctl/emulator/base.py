@@ -166,8 +166,10 @@ def new_policy_etag() -> bytes:
     return uuid.uuid4().bytes[:8]
 
 
-def paginate(items: Sequence[Any], page_size: int, page_token: str, *, default: int, maximum: int):
-    """Offset pagination with opaque tokens. Returns (page, next_token)."""
+def paginate(items: Sequence[Any], request: Any, *, default: int, maximum: int):
+    """Offset pagination with opaque tokens over a List request's ``page_size`` and
+    ``page_token``. Returns (page, next_token)."""
+    page_size, page_token = request.page_size, request.page_token
     if page_size < 0:
         raise invalid("page_size must not be negative")
     size = default if page_size == 0 else min(page_size, maximum)

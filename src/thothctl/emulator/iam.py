@@ -163,9 +163,7 @@ class IamService(EmulatedService):
             (a for a in self.store.table(ACCOUNTS_TABLE).values() if a.project_id == project["id"]),
             key=lambda a: a.email,
         )
-        page, token = base.paginate(
-            accounts, request.page_size, request.page_token, default=20, maximum=100
-        )
+        page, token = base.paginate(accounts, request, default=20, maximum=100)
         return types.ListServiceAccountsResponse(accounts=page, next_page_token=token)
 
     @rpc(

@@ -1,7 +1,10 @@
 """google.iam.v1 policy semantics shared by every emulated resource that has an IAM policy
-(Secret Manager secrets, Cloud Run services): API-NOTES §0.3.
+(Secret Manager secrets, Cloud Run services): docs/emulator.md, "IAM policies".
 
 - GetIamPolicy accepts requested_policy_version 0, 1 or 3.
+- :func:`get_policy_rpc` and :func:`set_policy_rpc` declare both RPCs for a service that
+  provides ``policy_of(resource)`` (the stored policy; NOT_FOUND for a missing resource) and
+  ``keep_policy(resource, policy)``.
 - SetIamPolicy: a stale etag answers ABORTED with the Cloud Resource Manager message; an omitted
   etag overwrites; the update mask defaults to ``bindings, etag``; each binding needs at least one
   principal; at most 1,500 principals; every successful write changes the etag.
@@ -12,10 +15,12 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Collection
+from typing import Any
 
-from google.iam.v1 import policy_pb2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
 
 from thothctl.emulator import base
+from thothctl.emulator.base import rpc
 
 MEMBER_RE = re.compile(
     r"^(?:allUsers|allAuthenticatedUsers|(?:user|serviceAccount|group):[^@\s]+@[^@\s]+"
@@ -116,3 +121,35 @@ def apply_set(
     new.version = max(incoming.version, 1)
     new.etag = base.new_policy_etag()
     return new
+
+
+def get_policy_rpc(permission: str) -> Any:
+    """The GetIamPolicy handler of a service with ``policy_of(resource)``."""
+
+    @rpc(
+        "GetIamPolicy", iam_policy_pb2.GetIamPolicyRequest, policy_pb2.Policy, permission=permission
+    )
+    def get_iam_policy(self, request, context):
+        check_requested_version(request)
+        return copy(self.policy_of(request.resource))
+
+    return get_iam_policy
+
+
+def set_policy_rpc(permission: str, supported_roles: Collection[str] | None = None) -> Any:
+    """The SetIamPolicy handler of a service with ``policy_of`` and ``keep_policy``."""
+
+    @rpc(
+        "SetIamPolicy",
+        iam_policy_pb2.SetIamPolicyRequest,
+        policy_pb2.Policy,
+        mutating=True,
+        permission=permission,
+    )
+    def set_iam_policy(self, request, context):
+        current = self.policy_of(request.resource)
+        policy = apply_set(current, request, supported_roles=supported_roles)
+        self.keep_policy(request.resource, policy)
+        return copy(policy)
+
+    return set_iam_policy

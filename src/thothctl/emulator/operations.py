@@ -131,9 +131,7 @@ class OperationsService(EmulatedService):
             for n, r in sorted(self.store.table(TABLE).items())
             if n.startswith(request.name)
         ]
-        page, token = base.paginate(
-            ops, request.page_size, request.page_token, default=50, maximum=500
-        )
+        page, token = base.paginate(ops, request, default=50, maximum=500)
         return operations_pb2.ListOperationsResponse(operations=page, next_page_token=token)
 
     @rpc("DeleteOperation", operations_pb2.DeleteOperationRequest, empty_pb2.Empty, mutating=True)

@@ -381,9 +381,7 @@ class RunService(EmulatedService):
         prefix = f"projects/{pid}/locations/{parts[3]}/services/"
         found = [s for n, s in self.store.table(SERVICES_TABLE).items() if n.startswith(prefix)]
         found.sort(key=lambda s: (s.create_time.timestamp(), s.name), reverse=True)
-        page, token = base.paginate(
-            found, request.page_size, request.page_token, default=100, maximum=500
-        )
+        page, token = base.paginate(found, request, default=100, maximum=500)
         return types.ListServicesResponse(services=page, next_page_token=token)
 
     @rpc(
@@ -469,33 +467,16 @@ class RunService(EmulatedService):
         updated.etag = base.new_etag()
         return updated
 
-    @rpc(
-        "GetIamPolicy",
-        iam_policy_pb2.GetIamPolicyRequest,
-        policy_pb2.Policy,
-        permission="run.services.getIamPolicy",
-    )
-    def get_iam_policy(self, request, context):
-        iam_policy.check_requested_version(request)
-        key = self._key(request.resource)
-        self._get(key)
-        policy = self.store.table(POLICIES_TABLE).setdefault(key, iam_policy.new_policy())
-        return iam_policy.copy(policy)
+    get_iam_policy = iam_policy.get_policy_rpc("run.services.getIamPolicy")
+    set_iam_policy = iam_policy.set_policy_rpc("run.services.setIamPolicy")
 
-    @rpc(
-        "SetIamPolicy",
-        iam_policy_pb2.SetIamPolicyRequest,
-        policy_pb2.Policy,
-        mutating=True,
-        permission="run.services.setIamPolicy",
-    )
-    def set_iam_policy(self, request, context):
-        key = self._key(request.resource)
+    def policy_of(self, resource: str) -> policy_pb2.Policy:
+        key = self._key(resource)
         self._get(key)
-        table = self.store.table(POLICIES_TABLE)
-        current = table.setdefault(key, iam_policy.new_policy())
-        table[key] = iam_policy.apply_set(current, request)
-        return iam_policy.copy(table[key])
+        return self.store.table(POLICIES_TABLE).setdefault(key, iam_policy.new_policy())
+
+    def keep_policy(self, resource: str, policy: policy_pb2.Policy) -> None:
+        self.store.table(POLICIES_TABLE)[self._key(resource)] = policy
 
     @rpc(
         "TestIamPermissions",

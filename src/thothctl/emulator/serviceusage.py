@@ -202,9 +202,7 @@ class ServiceUsageService(EmulatedService):
                 else types.State.DISABLED
             )
             services = [s for s in services if s.state == want]
-        page, token = base.paginate(
-            services, request.page_size, request.page_token, default=50, maximum=200
-        )
+        page, token = base.paginate(services, request, default=50, maximum=200)
         return types.ListServicesResponse(services=page, next_page_token=token)
 
     @rpc(

@@ -275,22 +275,22 @@ class SchedulerModel:
         del self.store.table(JOBS_TABLE)[job.name]
 
     def pause_job(self, name: str) -> types.Job:
-        job = self.get(name)
-        if job.state != State.ENABLED:
-            raise base.failed_precondition(
-                f"Job {job.name} is {job.state.name}; a job must be in ENABLED to be paused."
-            )
-        job.state = State.PAUSED
-        return copy_job(job)
+        return self._move(name, State.ENABLED, State.PAUSED, "paused")
 
     def resume_job(self, name: str) -> types.Job:
+        return self._move(name, State.PAUSED, State.ENABLED, "resumed")
+
+    def _move(self, name: str, source: Any, target: Any, verb: str) -> types.Job:
+        """Pause (ENABLED -> PAUSED) or resume (PAUSED -> ENABLED, rescheduled) a job; from any
+        other state FAILED_PRECONDITION (docs/emulator.md, "Cloud Scheduler")."""
         job = self.get(name)
-        if job.state != State.PAUSED:
+        if job.state != source:
             raise base.failed_precondition(
-                f"Job {job.name} is {job.state.name}; a job must be in PAUSED to be resumed."
+                f"Job {job.name} is {job.state.name}; a job must be in {source.name} to be {verb}."
             )
-        job.state = State.ENABLED
-        reschedule(job)
+        job.state = target
+        if target == State.ENABLED:
+            reschedule(job)
         return copy_job(job)
 
     def runnable(self, name: str) -> types.Job:

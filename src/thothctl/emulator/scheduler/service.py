@@ -65,9 +65,7 @@ class SchedulerService(EmulatedService):
     )
     def list_jobs(self, request, context):
         jobs = self.model.list_jobs(request.parent)
-        page, token = base.paginate(
-            jobs, request.page_size, request.page_token, default=500, maximum=500
-        )
+        page, token = base.paginate(jobs, request, default=500, maximum=500)
         return types.ListJobsResponse(jobs=page, next_page_token=token)
 
     @rpc(

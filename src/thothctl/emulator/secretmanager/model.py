@@ -25,7 +25,7 @@ import google_crc32c
 from google.cloud.secretmanager_v1 import types
 from google.iam.v1 import policy_pb2
 
-from thothctl.emulator import base, iam_policy
+from thothctl.emulator import base
 from thothctl.emulator.secretmanager.filter import compile_filter, secret_field, version_field
 
 TABLE = "secretmanager.secrets"
@@ -522,16 +522,13 @@ class SecretManagerModel:
         return self.version_out(ver)
 
     # --- IAM -------------------------------------------------------------------------------
-    def get_policy(self, resource: str) -> policy_pb2.Policy:
+    def policy_of(self, resource: str) -> policy_pb2.Policy:
         rec, _ = self.record(resource)
-        return iam_policy.copy(rec["policy"])
+        return rec["policy"]
 
-    def set_policy(self, resource: str, request: Any) -> policy_pb2.Policy:
+    def keep_policy(self, resource: str, policy: policy_pb2.Policy) -> None:
         rec, _ = self.record(resource)
-        rec["policy"] = iam_policy.apply_set(
-            rec["policy"], request, supported_roles=SUPPORTED_ROLES
-        )
-        return iam_policy.copy(rec["policy"])
+        rec["policy"] = policy
 
     def granted(self, resource: str, permissions: list[str]) -> list[str]:
         """The permissions the (anonymous) caller holds on a secret; none for a missing one."""

@@ -15,7 +15,7 @@ from google.protobuf import empty_pb2
 
 from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
-from thothctl.emulator.secretmanager.model import SecretManagerModel
+from thothctl.emulator.secretmanager.model import SUPPORTED_ROLES, SecretManagerModel
 
 API = "secretmanager.googleapis.com"
 SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
@@ -28,10 +28,20 @@ def _field(message: Any, name: str) -> Any:
     return getattr(message, name) if name in message else None
 
 
-def _page(items: list[Any], request: Any) -> tuple[list[Any], str]:
-    return base.paginate(
-        items, request.page_size, request.page_token, default=DEFAULT_PAGE, maximum=MAX_PAGE
+def _transition_rpc(name: str, request_type: Any, target: str) -> Any:
+    """Disable/Enable/DestroySecretVersion: one handler each, one model method for all three."""
+
+    @rpc(
+        name,
+        request_type,
+        types.SecretVersion,
+        mutating=True,
+        permission=f"secretmanager.versions.{target.lower()}",
     )
+    def handler(self, request, context):
+        return self.model.transition(request.name, request.etag, target)
+
+    return handler
 
 
 class SecretManagerService(EmulatedService):
@@ -69,7 +79,7 @@ class SecretManagerService(EmulatedService):
     )
     def list_secrets(self, request, context):
         secrets, total = self.model.list_secrets(request.parent, request.filter)
-        page, token = _page(secrets, request)
+        page, token = base.paginate(secrets, request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         return types.ListSecretsResponse(secrets=page, next_page_token=token, total_size=total)
 
     @rpc(
@@ -156,61 +166,32 @@ class SecretManagerService(EmulatedService):
     )
     def list_secret_versions(self, request, context):
         versions, total = self.model.list_versions(request.parent, request.filter)
-        page, token = _page(versions, request)
+        page, token = base.paginate(versions, request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         return types.ListSecretVersionsResponse(
             versions=page, next_page_token=token, total_size=total
         )
 
-    @rpc(
-        "DisableSecretVersion",
-        types.DisableSecretVersionRequest,
-        types.SecretVersion,
-        mutating=True,
-        permission="secretmanager.versions.disable",
+    disable_secret_version = _transition_rpc(
+        "DisableSecretVersion", types.DisableSecretVersionRequest, "DISABLE"
     )
-    def disable_secret_version(self, request, context):
-        return self.model.transition(request.name, request.etag, "DISABLE")
-
-    @rpc(
-        "EnableSecretVersion",
-        types.EnableSecretVersionRequest,
-        types.SecretVersion,
-        mutating=True,
-        permission="secretmanager.versions.enable",
+    enable_secret_version = _transition_rpc(
+        "EnableSecretVersion", types.EnableSecretVersionRequest, "ENABLE"
     )
-    def enable_secret_version(self, request, context):
-        return self.model.transition(request.name, request.etag, "ENABLE")
-
-    @rpc(
-        "DestroySecretVersion",
-        types.DestroySecretVersionRequest,
-        types.SecretVersion,
-        mutating=True,
-        permission="secretmanager.versions.destroy",
+    destroy_secret_version = _transition_rpc(
+        "DestroySecretVersion", types.DestroySecretVersionRequest, "DESTROY"
     )
-    def destroy_secret_version(self, request, context):
-        return self.model.transition(request.name, request.etag, "DESTROY")
 
     # --- IAM -------------------------------------------------------------------------------
-    @rpc(
-        "GetIamPolicy",
-        iam_policy_pb2.GetIamPolicyRequest,
-        policy_pb2.Policy,
-        permission="secretmanager.secrets.getIamPolicy",
+    get_iam_policy = iam_policy.get_policy_rpc("secretmanager.secrets.getIamPolicy")
+    set_iam_policy = iam_policy.set_policy_rpc(
+        "secretmanager.secrets.setIamPolicy", supported_roles=SUPPORTED_ROLES
     )
-    def get_iam_policy(self, request, context):
-        iam_policy.check_requested_version(request)
-        return self.model.get_policy(request.resource)
 
-    @rpc(
-        "SetIamPolicy",
-        iam_policy_pb2.SetIamPolicyRequest,
-        policy_pb2.Policy,
-        mutating=True,
-        permission="secretmanager.secrets.setIamPolicy",
-    )
-    def set_iam_policy(self, request, context):
-        return self.model.set_policy(request.resource, request)
+    def policy_of(self, resource: str) -> policy_pb2.Policy:
+        return self.model.policy_of(resource)
+
+    def keep_policy(self, resource: str, policy: policy_pb2.Policy) -> None:
+        self.model.keep_policy(resource, policy)
 
     @rpc(
         "TestIamPermissions",
