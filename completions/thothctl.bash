@@ -189,6 +189,31 @@ __thothctl_arg_values() {  # "PATH|INDEX" -> value spec
     esac
 }
 
+__thothctl_option_word() {  # WORD CMDPATH: status 0 when WORD is an option or an option's value
+    # Sets the caller's cfg and env (--config, --env) and pending (an option awaiting its value).
+    if [[ -n $pending ]]; then
+        case "$pending" in
+            --config | -c) cfg="$1" ;;
+            --env | -e) env="$1" ;;
+        esac
+        pending=""
+        return 0
+    fi
+    case "$1" in
+        --) return 1 ;;
+        --*=*)
+            case "${1%%=*}" in
+                --config) cfg="${1#*=}" ;;
+                --env) env="${1#*=}" ;;
+            esac ;;
+        -*)
+            __thothctl_value_options "$2"
+            [[ " $__tc_r " == *" $1 "* ]] && pending="$1" ;;
+        *) return 1 ;;
+    esac
+    return 0
+}
+
 __thothctl_dynamic() {  # KIND CONFIG ENV -> candidates, one a line (descriptions dropped)
     local prog="${COMP_WORDS[0]}" line
     command -v "$prog" >/dev/null 2>&1 || prog=thothctl
@@ -224,35 +249,17 @@ _thothctl() {
     COMPREPLY=()
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
-        if [[ -n $pending ]]; then
-            [[ $word == "=" ]] && continue
-            case "$pending" in
-                --config | -c) cfg="$word" ;;
-                --env | -e) env="$word" ;;
-            esac
-            pending=""
-            continue
+        [[ -n $pending && $word == "=" ]] && continue
+        __thothctl_option_word "$word" "$cmdpath" && continue
+        if [[ $word == -- ]]; then
+            # Everything after -- belongs to another program (thothctl exec -- CMD ...).
+            if ((i + 1 == COMP_CWORD)); then
+                COMPREPLY=($(compgen -c -- "$cur"))
+            else
+                compopt -o default 2>/dev/null
+            fi
+            return
         fi
-        case "$word" in
-            --)
-                # Everything after -- belongs to another program (thothctl exec -- CMD ...).
-                if ((i + 1 == COMP_CWORD)); then
-                    COMPREPLY=($(compgen -c -- "$cur"))
-                else
-                    compopt -o default 2>/dev/null
-                fi
-                return ;;
-            --*=*)
-                case "${word%%=*}" in
-                    --config) cfg="${word#*=}" ;;
-                    --env) env="${word#*=}" ;;
-                esac
-                continue ;;
-            -*)
-                __thothctl_value_options "$cmdpath"
-                [[ " $__tc_r " == *" $word "* ]] && pending="$word"
-                continue ;;
-        esac
         __thothctl_subcommands "$cmdpath"
         if [[ -n $word && " $__tc_r " == *" $word "* ]]; then
             cmdpath="${cmdpath:+$cmdpath }$word"

@@ -12,6 +12,10 @@ the config (secret names, job names and ids, environment names, API names) come 
 
 Global options work after the subcommand too (``thothctl secrets list -o json``), so they are
 offered at every level. Each script starts with a hash of the command tree it was built from.
+
+Each script is the tree, rendered here as case/switch functions, followed by the hand-written
+completion function of its shell: ``scripts/completion/main.{bash,zsh,fish}`` (bash and zsh
+share ``scripts/completion/options.sh``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import apptree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "completions"
+# The hand-written parts of each script (the completion function); the generator puts the command
+# tree, as case/switch functions, in front of them.
+SHELL_PARTS = Path(__file__).resolve().parent / "completion"
 FILES = {"bash": "thothctl.bash", "zsh": "_thothctl", "fish": "thothctl.fish"}
 DESC_MAX = 72
 
@@ -123,6 +130,12 @@ def header(shell: str, digest: str, install: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shell_part(name: str) -> str:
+    """A hand-written piece: ``main.SHELL`` (the completion function) or ``options.sh`` (the
+    option scanning bash and zsh share)."""
+    return (SHELL_PARTS / name).read_text().strip("\n")
+
+
 # --- bash (also the case-statement helpers zsh reuses) ---------------------------------------
 
 
@@ -140,129 +153,34 @@ def _pattern(text: str) -> str:
     return '""' if text == "" else sq(text)
 
 
+def value_rows(model: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """("PATH|OPTION", spec) rows, a global option's PATH being "*", and ("PATH|INDEX", spec)
+    rows, INDEX "*" standing for every further argument."""
+    nodes = model["nodes"]
+    options = [(f"{n['key']}|{opt}", spec) for n in nodes for opt, spec in n["own_specs"]]
+    options += [(f"*|{opt}", spec) for opt, spec in model["global_specs"]]
+    args = [(f"{n['key']}|{idx}", spec) for n in nodes for idx, spec in n["args"]]
+    return options, args
+
+
+def _glob(text: str) -> str:
+    """A bash/zsh case pattern for a value_rows key: quoted, but a leading or trailing * globs."""
+    if text.startswith("*|"):
+        return "*" + sq(text[1:])
+    if text.endswith("|*"):
+        return sq(text[:-1]) + "*"
+    return _pattern(text)
+
+
 def _common_case_fns(model: dict[str, Any], var: str) -> list[str]:
     nodes = model["nodes"]
-    value_rows = [
-        (_pattern(n["key"]), sq(" ".join(n["value_opts"]))) for n in nodes if n["value_opts"]
-    ]
-    spec_rows = []
-    for n in nodes:
-        for opt, spec in n["own_specs"]:
-            spec_rows.append((_pattern(f"{n['key']}|{opt}"), sq(spec)))
-    for opt, spec in model["global_specs"]:
-        spec_rows.append(("*" + sq(f"|{opt}"), sq(spec)))
-    arg_rows = []
-    for n in nodes:
-        for idx, spec in n["args"]:
-            pattern = sq(f"{n['key']}|") + "*" if idx == "*" else _pattern(f"{n['key']}|{idx}")
-            arg_rows.append((pattern, sq(spec)))
+    values = [(_pattern(n["key"]), sq(" ".join(n["value_opts"]))) for n in nodes if n["value_opts"]]
+    options, args = ([(_glob(k), sq(spec)) for k, spec in rows] for rows in value_rows(model))
     return [
-        _case_fn("__thothctl_value_options", var, value_rows, "options that take a value"),
-        _case_fn("__thothctl_option_values", var, spec_rows, '"PATH|OPTION" -> value spec'),
-        _case_fn("__thothctl_arg_values", var, arg_rows, '"PATH|INDEX" -> value spec'),
+        _case_fn("__thothctl_value_options", var, values, "options that take a value"),
+        _case_fn("__thothctl_option_values", var, options, '"PATH|OPTION" -> value spec'),
+        _case_fn("__thothctl_arg_values", var, args, '"PATH|INDEX" -> value spec'),
     ]
-
-
-BASH_MAIN = r"""
-__thothctl_dynamic() {  # KIND CONFIG ENV -> candidates, one a line (descriptions dropped)
-    local prog="${COMP_WORDS[0]}" line
-    command -v "$prog" >/dev/null 2>&1 || prog=thothctl
-    local -a args=(__complete "$1")
-    [[ -n $2 ]] && args+=(--config "${2/#\~/$HOME}")
-    [[ -n $3 ]] && args+=(--env "$3")
-    "$prog" "${args[@]}" 2>/dev/null | while IFS= read -r line; do
-        printf '%s\n' "${line%%$'\t'*}"
-    done
-}
-
-__thothctl_reply() {  # SPEC CURRENT CONFIG ENV [PREFIX]
-    local spec="$1" cur="$2" prefix="${5-}" words="" i
-    case "$spec" in
-        choice\ *) words="${spec#choice }" ;;
-        dyn\ *) words="$(__thothctl_dynamic "${spec#dyn }" "$3" "$4")" ;;
-        file)
-            compopt -o filenames 2>/dev/null
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
-        *) return ;;
-    esac
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
-    if [[ -n $prefix ]]; then
-        for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]="$prefix${COMPREPLY[i]}"; done
-    fi
-}
-
-_thothctl() {
-    local cur="${COMP_WORDS[COMP_CWORD]}" cmdpath="" pending="" word cfg="" env="" i
-    local -i npos=0
-    local __tc_r
-    COMPREPLY=()
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        word="${COMP_WORDS[i]}"
-        if [[ -n $pending ]]; then
-            [[ $word == "=" ]] && continue
-            case "$pending" in
-                --config | -c) cfg="$word" ;;
-                --env | -e) env="$word" ;;
-            esac
-            pending=""
-            continue
-        fi
-        case "$word" in
-            --)
-                # Everything after -- belongs to another program (thothctl exec -- CMD ...).
-                if ((i + 1 == COMP_CWORD)); then
-                    COMPREPLY=($(compgen -c -- "$cur"))
-                else
-                    compopt -o default 2>/dev/null
-                fi
-                return ;;
-            --*=*)
-                case "${word%%=*}" in
-                    --config) cfg="${word#*=}" ;;
-                    --env) env="${word#*=}" ;;
-                esac
-                continue ;;
-            -*)
-                __thothctl_value_options "$cmdpath"
-                [[ " $__tc_r " == *" $word "* ]] && pending="$word"
-                continue ;;
-        esac
-        __thothctl_subcommands "$cmdpath"
-        if [[ -n $word && " $__tc_r " == *" $word "* ]]; then
-            cmdpath="${cmdpath:+$cmdpath }$word"
-            npos=0
-        else
-            npos+=1
-        fi
-    done
-    [[ $cur == "=" ]] && cur=""
-    if [[ -n $pending ]]; then
-        __thothctl_option_values "$cmdpath|$pending"
-        __thothctl_reply "$__tc_r" "$cur" "$cfg" "$env"
-        return
-    fi
-    if [[ $cur == --*=* ]]; then
-        __thothctl_option_values "$cmdpath|${cur%%=*}"
-        __thothctl_reply "$__tc_r" "${cur#*=}" "$cfg" "$env" "${cur%%=*}="
-        return
-    fi
-    if [[ $cur == -* ]]; then
-        __thothctl_options "$cmdpath"
-        COMPREPLY=($(compgen -W "$__tc_r" -- "$cur"))
-        return
-    fi
-    __thothctl_subcommands "$cmdpath"
-    if [[ -n $__tc_r ]]; then
-        COMPREPLY=($(compgen -W "$__tc_r" -- "$cur"))
-        return
-    fi
-    __thothctl_arg_values "$cmdpath|$npos"
-    __thothctl_reply "$__tc_r" "$cur" "$cfg" "$env"
-}
-
-complete -F _thothctl thothctl
-"""
 
 
 def render_bash(model: dict[str, Any], digest: str) -> str:
@@ -281,7 +199,8 @@ def render_bash(model: dict[str, Any], digest: str) -> str:
         _case_fn("__thothctl_subcommands", "__tc_r", subs, "command path -> subcommands"),
         _case_fn("__thothctl_options", "__tc_r", opts, "command path -> options"),
         *_common_case_fns(model, "__tc_r"),
-        BASH_MAIN.strip("\n"),
+        shell_part("options.sh"),
+        shell_part("main.bash"),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -291,109 +210,6 @@ def render_bash(model: dict[str, Any], digest: str) -> str:
 
 def _zsh_items(items: list[tuple[str, str]]) -> str:
     return "(" + " ".join(sq(f"{n.replace(':', chr(92) + ':')}:{d}") for n, d in items) + ")"
-
-
-ZSH_MAIN = r"""
-__thothctl_dynamic() {  # KIND CONFIG ENV -> $reply as "value:description"
-    local prog="${words[1]}" line value desc
-    (( $+commands[$prog] )) || [[ -x $prog ]] || prog=thothctl
-    local -a args=(__complete "$1")
-    [[ -n $2 ]] && args+=(--config "${~2}")
-    [[ -n $3 ]] && args+=(--env "$3")
-    reply=()
-    for line in "${(@f)$("$prog" "${args[@]}" 2>/dev/null)}"; do
-        [[ -z $line ]] && continue
-        value="${line%%$'\t'*}"
-        desc=""
-        [[ $line == *$'\t'* ]] && desc="${line#*$'\t'}"
-        reply+=("${value//:/\\:}${desc:+:$desc}")
-    done
-}
-
-__thothctl_values() {  # SPEC CONFIG ENV
-    local spec="$1"
-    case "$spec" in
-        choice\ *) compadd -- ${=${spec#choice }} ;;
-        dyn\ *)
-            __thothctl_dynamic "${spec#dyn }" "$2" "$3"
-            (( ${#reply} )) && _describe -t values "${spec#dyn }" reply ;;
-        file) _files ;;
-    esac
-}
-
-_thothctl() {
-    local cmdpath="" pending="" word cfg="" env="" cur="${words[CURRENT]}" __tc_r
-    local -a reply
-    local -i i npos=0
-    for (( i = 2; i < CURRENT; i++ )); do
-        word="${words[i]}"
-        if [[ -n $pending ]]; then
-            case "$pending" in
-                --config | -c) cfg="$word" ;;
-                --env | -e) env="$word" ;;
-            esac
-            pending=""
-            continue
-        fi
-        case "$word" in
-            --)
-                # Everything after -- belongs to another program (thothctl exec -- CMD ...).
-                words=("${(@)words[i+1,-1]}")
-                (( CURRENT -= i ))
-                _normal
-                return ;;
-            --*=*)
-                case "${word%%=*}" in
-                    --config) cfg="${word#*=}" ;;
-                    --env) env="${word#*=}" ;;
-                esac
-                continue ;;
-            -*)
-                __thothctl_value_options "$cmdpath"
-                [[ " $__tc_r " == *" $word "* ]] && pending="$word"
-                continue ;;
-        esac
-        __thothctl_subcommands "$cmdpath"
-        if [[ -n $word ]] && (( ${reply[(I)${word}:*]} )); then
-            cmdpath="${cmdpath:+$cmdpath }$word"
-            npos=0
-        else
-            npos+=1
-        fi
-    done
-    if [[ -n $pending ]]; then
-        __thothctl_option_values "$cmdpath|$pending"
-        __thothctl_values "$__tc_r" "$cfg" "$env"
-        return
-    fi
-    if [[ $cur == --*=* ]]; then
-        __thothctl_option_values "$cmdpath|${cur%%=*}"
-        compset -P '*='
-        __thothctl_values "$__tc_r" "$cfg" "$env"
-        return
-    fi
-    if [[ $cur == -* ]]; then
-        __thothctl_options "$cmdpath"
-        _describe -t options 'thothctl option' reply
-        return
-    fi
-    __thothctl_subcommands "$cmdpath"
-    if (( ${#reply} )); then
-        _describe -t commands 'thothctl command' reply
-        return
-    fi
-    __thothctl_arg_values "$cmdpath|$npos"
-    __thothctl_values "$__tc_r" "$cfg" "$env"
-}
-
-if [[ "${funcstack[1]}" == "_thothctl" ]]; then
-    # Autoloaded from $fpath by compinit.
-    _thothctl "$@"
-else
-    # Sourced (after compinit).
-    compdef _thothctl thothctl
-fi
-"""
 
 
 def render_zsh(model: dict[str, Any], digest: str) -> str:
@@ -415,7 +231,8 @@ def render_zsh(model: dict[str, Any], digest: str) -> str:
         _case_fn("__thothctl_subcommands", "reply", subs, "command path -> subcommands"),
         _case_fn("__thothctl_options", "reply", opts, "command path -> options"),
         *_common_case_fns(model, "__tc_r"),
-        ZSH_MAIN.strip("\n"),
+        shell_part("options.sh"),
+        shell_part("main.zsh"),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -440,106 +257,6 @@ def _fish_lines(items: list[tuple[str, str]]) -> list[str]:
     return [f"printf '%s\\t%s\\n' {pairs}"]
 
 
-FISH_MAIN = r"""
-function __thothctl_values --argument-names spec cfg env prog prefix
-    switch "$spec"
-        case 'choice *'
-            for value in (string split ' ' -- (string replace 'choice ' '' -- $spec))
-                printf '%s%s\n' "$prefix" $value
-            end
-        case 'dyn *'
-            set -l args __complete (string replace 'dyn ' '' -- $spec)
-            test -n "$cfg"; and set -a args --config $cfg
-            test -n "$env"; and set -a args --env $env
-            command -q $prog; or set prog thothctl
-            for line in ($prog $args 2>/dev/null)
-                printf '%s%s\n' "$prefix" $line
-            end
-        case file
-            __fish_complete_path (commandline -ct | string replace -r -- '^--[^=]*=' '')
-    end
-end
-
-function __thothctl_complete --description 'Complete thothctl from its command tree'
-    set -l tokens (commandline -opc)
-    set -l cur (commandline -ct)
-    set -l prog $tokens[1]
-    set -l cmdpath ''
-    set -l pending ''
-    set -l cfg ''
-    set -l env ''
-    set -l npos 0
-    set -l i 1
-    for word in $tokens[2..-1]
-        set i (math $i + 1)
-        if test -n "$pending"
-            switch $pending
-                case --config -c
-                    set cfg $word
-                case --env -e
-                    set env $word
-            end
-            set pending ''
-            continue
-        end
-        if test "$word" = --
-            # Everything after -- belongs to another program (thothctl exec -- CMD ...).
-            set -l rest $tokens[(math $i + 1)..-1]
-            complete -C (string join ' ' -- (string escape -- $rest) "$cur")
-            return
-        end
-        switch $word
-            case '--*=*'
-                set -l parts (string split -m 1 '=' -- $word)
-                switch $parts[1]
-                    case --config
-                        set cfg $parts[2]
-                    case --env
-                        set env $parts[2]
-                end
-                continue
-            case '-*'
-                if contains -- $word (__thothctl_value_options "$cmdpath")
-                    set pending $word
-                end
-                continue
-        end
-        if test -n "$word"; and contains -- $word (__thothctl_subcommands "$cmdpath" | string replace -r '\t.*' '')
-            set cmdpath (string trim -- "$cmdpath $word")
-            set npos 0
-        else
-            set npos (math $npos + 1)
-        end
-    end
-    if test -n "$pending"
-        set -l spec (__thothctl_option_values "$cmdpath" $pending)
-        __thothctl_values "$spec" "$cfg" "$env" $prog ''
-        return
-    end
-    if string match -q -- '--*=*' $cur
-        set -l opt (string split -m 1 '=' -- $cur)[1]
-        set -l spec (__thothctl_option_values "$cmdpath" $opt)
-        __thothctl_values "$spec" "$cfg" "$env" $prog "$opt="
-        return
-    end
-    if string match -q -- '-*' $cur
-        __thothctl_options "$cmdpath"
-        return
-    end
-    set -l subs (__thothctl_subcommands "$cmdpath")
-    if test (count $subs) -gt 0
-        printf '%s\n' $subs
-        return
-    end
-    set -l spec (__thothctl_arg_values "$cmdpath" $npos)
-    __thothctl_values "$spec" "$cfg" "$env" $prog ''
-end
-
-complete -c thothctl -e
-complete -c thothctl -f -a '(__thothctl_complete)'
-"""
-
-
 def render_fish(model: dict[str, Any], digest: str) -> str:
     nodes = model["nodes"]
     subs = [([fq(n["key"])], _fish_lines(n["subs"])) for n in nodes if n["subs"]]
@@ -549,17 +266,9 @@ def render_fish(model: dict[str, Any], digest: str) -> str:
         for n in nodes
         if n["value_opts"]
     ]
-    specs = []
-    for n in nodes:
-        for opt, spec in n["own_specs"]:
-            specs.append(([fq(f"{n['key']}|{opt}")], [f"echo {fq(spec)}"]))
-    for opt, spec in model["global_specs"]:
-        specs.append(([fq(f"*|{opt}")], [f"echo {fq(spec)}"]))
-    args = []
-    for n in nodes:
-        for idx, spec in n["args"]:
-            pattern = fq(f"{n['key']}|*") if idx == "*" else fq(f"{n['key']}|{idx}")
-            args.append(([pattern], [f"echo {fq(spec)}"]))
+    options, arguments = value_rows(model)
+    specs = [([fq(k)], [f"echo {fq(spec)}"]) for k, spec in options]
+    args = [([fq(k)], [f"echo {fq(spec)}"]) for k, spec in arguments]
     parts = [
         header(
             "fish",
@@ -574,7 +283,7 @@ def render_fish(model: dict[str, Any], digest: str) -> str:
         _fish_switch("__thothctl_value_options", "p", values, "options that take a value"),
         _fish_switch("__thothctl_option_values", "p opt", specs, "PATH|OPTION -> value spec"),
         _fish_switch("__thothctl_arg_values", "p idx", args, "PATH|INDEX -> value spec"),
-        FISH_MAIN.strip("\n"),
+        shell_part("main.fish"),
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -240,30 +240,22 @@ def _default(value: Any) -> str:
 
 
 def readme_config() -> str:
-    """Every key of thothctl.toml with its default and meaning, from thothctl.config."""
+    """Every key of thothctl.toml with its type, default and meaning, from the config's field
+    table (the same rows `config init` comments and `config show` lists)."""
     from thothctl import config
 
-    d = config.DEFAULTS
-    out = ["| Key | Default | Meaning |", "| --- | --- | --- |"]
-    for key, doc in config.TOP_DOCS.items():
-        out.append(f"| `{key}` | {_default(d.get(key))} | {cell(doc)} |")
-    secret = d["secrets"]["gitlab-token"]
-    for key in config.SECRET_KEYS:
-        default = secret.get(key, "")
-        out.append(
-            f"| `[secrets.NAME] {key}` | {_default(default)} | {cell(config.SECRET_DOCS[key])} |"
-        )
-    job = d["jobs"]["daily-sync"]
-    for key in config.JOB_KEYS:
-        out.append(
-            f"| `[jobs.NAME] {key}` | {_default(job.get(key))} | {cell(config.JOB_DOCS[key])} |"
-        )
-    out.append("| `[env.NAME]` | | any of the keys above, for `--env NAME` |")
-    out.append("")
-    out.append(
-        "Secret defaults shown are `gitlab-token`'s and job defaults `daily-sync`'s; "
-        "the other built-in secrets and jobs are described above."
-    )
+    out = ["| Key | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for row in config.reference_rows():
+        default = cell(row.note) if row.note else _default(row.value)
+        out.append(f"| `{row.key}` | {row.type} | {default} | {cell(row.meaning)} |")
+    out.append("| `[env.NAME]` | table | | any of the keys above, for `--env NAME` |")
+    builtin = {t.name: ", ".join(f"`{n}`" for n in config.DEFAULTS[t.name]) for t in config.TABLES}
+    out += [
+        "",
+        "A `[secrets.NAME]` or `[jobs.NAME]` table that leaves a key out gets the default above. "
+        f"The built-in secrets ({builtin['secrets']}) and jobs ({builtin['jobs']}) set their own "
+        "values: `thothctl config init` writes them out, `thothctl config show` lists them.",
+    ]
     return "\n".join(out)
 
 

@@ -13,7 +13,7 @@ Two ways in:
   only for values that live in the config. It prints one candidate per line, optionally followed
   by a TAB and a short description, and never fails (a broken config prints the defaults, or
   nothing). ``thothctl.__main__`` answers ``thothctl __complete ...`` straight from
-  ``thothctl.completion`` without building the typer app (a TAB costs ~60 ms instead of ~240);
+  ``thothctl.config.names`` without building the typer app (a TAB costs ~60 ms instead of ~240);
   the typer command below serves the same request when global options come first, and --help.
 
 Which argument gets which kind: ``PARAM_KINDS`` is the table the script generator uses for
@@ -28,7 +28,8 @@ from typing import Any
 
 import typer
 
-from thothctl.completion import KINDS, candidates, format_lines
+from thothctl.cli.context import get_ctx
+from thothctl.config.names import KINDS, candidates, completion_lines
 
 __all__ = [
     "KINDS",
@@ -118,14 +119,9 @@ def complete_command(
 
     Example: thothctl __complete secret --config thothctl.toml
     """
-    import sys
-
-    root = ctx.find_root().obj
-    opts = getattr(root, "opts", None)
-    pairs = candidates(kind, getattr(opts, "config", None), getattr(opts, "env", None))
-    lines = format_lines(pairs, incomplete)
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+    app_ctx = get_ctx(ctx)
+    for line in completion_lines(kind, incomplete, app_ctx.opts.config, app_ctx.opts.env):
+        app_ctx.out.line(line)
 
 
 def register_complete_command(app: typer.Typer) -> None:

@@ -30,7 +30,7 @@ def show(ctx: typer.Context) -> None:
     app_ctx = get_ctx(ctx)
     cfg = app_ctx.config
     out = app_ctx.out
-    rows = cfglib.flatten(cfg)
+    rows = cfglib.show_rows(cfg)
     if out.json_mode:
         out.json(
             {

@@ -1,0 +1,344 @@
+"""Loading the configuration: the built-in Thoth defaults, ``thothctl.toml``, named environments,
+env vars, flags, and where every value came from; then one generic check of every value against
+the field table (``thothctl.config.schema``).
+
+Precedence, lowest first: built-in defaults < the gcloud configuration file < thothctl.toml <
+``[env.NAME]`` < environment variables < flags. The project resolves as ``--project`` >
+``THOTHCTL_PROJECT`` > config > ``CLOUDSDK_CORE_PROJECT``/``GOOGLE_CLOUD_PROJECT`` > the active
+gcloud configuration > the ADC project (emulator mode: ``thoth-local`` instead of the last three;
+the ADC step lives in ``thothctl.cli.context``, since it needs credentials).
+"""
+
+from __future__ import annotations
+
+import configparser
+import copy
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from thothctl import validate as v
+from thothctl.config.schema import (
+    DEFAULTS,
+    ENV_OVERRIDES,
+    REQUIRED,
+    SOURCE_DEFAULT,
+    TABLES,
+    TOP_FIELDS,
+    TOP_KEYS,
+    VALUE_TYPES,
+    Config,
+    Field,
+    Table,
+    fill_defaults,
+)
+from thothctl.errors import ConfigError, UsageError
+
+CONFIG_FILENAME = "thothctl.toml"
+EMULATOR_PROJECT = "thoth-local"
+_TABLES = {t.name: t for t in TABLES}
+
+# --- reading the layers -----------------------------------------------------------------------
+
+
+def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise UsageError(
+                f"config file {explicit} does not exist",
+                hint="run `thothctl config init` to write one, or fix --config/THOTHCTL_CONFIG",
+            )
+        return path
+    candidate = (cwd or Path.cwd()) / CONFIG_FILENAME
+    return candidate if candidate.is_file() else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror}") from None
+
+
+def _unknown_key(source: str, key: str, allowed: tuple[str, ...] | list[str]) -> ConfigError:
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, list(allowed), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(source, key, f"unknown key{hint}; allowed keys: {', '.join(allowed)}")
+
+
+def _check_shape(data: Mapping[str, Any], source: str, prefix: str = "", *, in_env: bool = False):
+    """Reject unknown keys and wrong table shapes before merging."""
+    allowed = TOP_KEYS if in_env else (*TOP_KEYS, "env")
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in allowed:
+            raise _unknown_key(source, path, allowed)
+        if key == "env":
+            if not isinstance(value, dict):
+                raise ConfigError(source, path, "expected a table of environments ([env.NAME])")
+            for env_name, env_data in value.items():
+                if not isinstance(env_data, dict):
+                    raise ConfigError(source, f"env.{env_name}", "expected a table")
+                _check_shape(env_data, source, f"env.{env_name}.", in_env=True)
+        elif key in _TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(source, path, f"expected a table ([{key}.NAME])")
+            for item, item_data in value.items():
+                if not isinstance(item_data, dict):
+                    raise ConfigError(source, f"{path}.{item}", "expected a table")
+                for sub in item_data:
+                    if sub not in _TABLES[key].keys:
+                        raise _unknown_key(source, f"{path}.{item}.{sub}", _TABLES[key].keys)
+
+
+def _merge(data: dict[str, Any], over: Mapping[str, Any], sources: dict[str, str], label: str):
+    """Lay ``over`` (a checked TOML layer) on ``data``, key by key, noting each key's source."""
+    for key, value in over.items():
+        if key not in _TABLES:
+            data[key] = copy.deepcopy(value)
+            sources[key] = label
+            continue
+        for item, fields in value.items():
+            target = data[key].setdefault(item, {})
+            for sub, sub_value in fields.items():
+                target[sub] = copy.deepcopy(sub_value)
+                sources[f"{key}.{item}.{sub}"] = label
+
+
+def gcloud_config_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("CLOUDSDK_CONFIG"):
+        return Path(environ["CLOUDSDK_CONFIG"])
+    if sys.platform == "win32" and environ.get("APPDATA"):
+        return Path(environ["APPDATA"]) / "gcloud"
+    return Path(environ.get("HOME", str(Path.home()))) / ".config" / "gcloud"
+
+
+def read_gcloud_config(environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """Read the active gcloud configuration file without running gcloud.
+
+    Returns (configuration name, {"project": ..., "region": ...}) with only the values present.
+    """
+    base = gcloud_config_dir(environ)
+    name = environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME")
+    if not name:
+        try:
+            name = (base / "active_config").read_text().strip() or "default"
+        except OSError:
+            name = "default"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(base / "configurations" / f"config_{name}")
+    except (configparser.Error, UnicodeDecodeError):
+        return name, {}
+    found: dict[str, str] = {}
+    if parser.has_option("core", "project"):
+        found["project"] = parser.get("core", "project").strip()
+    if parser.has_option("run", "region"):
+        found["region"] = parser.get("run", "region").strip()
+    return name, {k: val for k, val in found.items() if val}
+
+
+def _apply_file(
+    data: dict[str, Any], sources: dict[str, str], path: Path, env_name: str | None, cwd: Path
+) -> tuple[tuple[str, ...], bool]:
+    """Merge the config file and its ``[env.NAME]``; (environment names, file set the project)."""
+    label = path.name if path.parent == cwd else str(path)
+    file_data = read_toml(path)
+    _check_shape(file_data, label)
+    env_tables = file_data.pop("env", {})
+    environments = tuple(env_tables)
+    _merge(data, file_data, sources, label)
+    project_from_file = "project" in file_data
+    if env_name:
+        if env_name not in env_tables:
+            known = ", ".join(environments) or "none defined"
+            raise UsageError(
+                f"unknown environment {env_name!r} in {label}: {known}",
+                hint="define it as [env.NAME] in the config file",
+            )
+        _merge(data, env_tables[env_name], sources, f"{label} [env.{env_name}]")
+        project_from_file = project_from_file or "project" in env_tables[env_name]
+    return environments, project_from_file
+
+
+def _resolve_project(
+    data: dict[str, Any], sources: dict[str, str], environ: Mapping[str, str], emulator: bool
+) -> None:
+    """The project's sources below the config file: the emulator's, $CLOUDSDK_CORE_PROJECT,
+    $GOOGLE_CLOUD_PROJECT, then the active gcloud configuration."""
+    data["project"] = None
+    sources.pop("project", None)
+    if emulator:
+        data["project"] = EMULATOR_PROJECT
+        sources["project"] = "emulator default"
+        return
+    for var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT"):
+        if environ.get(var):
+            data["project"] = environ[var]
+            sources["project"] = f"${var}"
+            return
+    gc_name, gc = read_gcloud_config(environ)
+    if "project" in gc:
+        data["project"] = gc["project"]
+        sources["project"] = f"gcloud config {gc_name!r} (core/project)"
+
+
+def load_config(
+    *,
+    config_path: str | None = None,
+    env_name: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    emulator: bool = False,
+    cwd: Path | None = None,
+) -> Config:
+    """Build the effective configuration. Raises ConfigError (exit 2) on any bad value."""
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    data = copy.deepcopy(DEFAULTS)
+    sources: dict[str, str] = {}
+    if not emulator:  # gcloud's own configuration (real projects only)
+        gc_name, gc = read_gcloud_config(environ)
+        if "region" in gc:
+            data["region"] = gc["region"]
+            sources["region"] = f"gcloud config {gc_name!r} (run/region)"
+    path = find_config_file(config_path or environ.get("THOTHCTL_CONFIG"), cwd)
+    environments: tuple[str, ...] = ()
+    project_from_file = False
+    if path is not None:
+        environments, project_from_file = _apply_file(data, sources, path, env_name, cwd)
+    elif env_name:
+        raise UsageError(
+            f"--env {env_name} needs a config file with [env.{env_name}], and none was found",
+            hint="run `thothctl config init` or pass --config",
+        )
+    for key, var in ENV_OVERRIDES.items():
+        if environ.get(var):
+            data[key] = environ[var]
+            sources[key] = f"${var}"
+    for key, value in (flags or {}).items():
+        if value is not None:
+            data[key] = value
+            sources[key] = f"--{key}"
+    if not (data.get("project") and (project_from_file or "project" in sources)):
+        _resolve_project(data, sources, environ, emulator)
+    cfg = build(data, sources, path)
+    cfg.env_name = env_name
+    cfg.environments = environments
+    return cfg
+
+
+# --- checking every value against the field table ---------------------------------------------
+
+
+def _source_for(sources: dict[str, str], key: str) -> str:
+    label = sources.get(key)
+    if label is None:
+        label = next((v for k, v in sources.items() if k.startswith(key + ".")), SOURCE_DEFAULT)
+    return "built-in default" if label == SOURCE_DEFAULT else label
+
+
+def _error(sources: dict[str, str], key: str, rule: str) -> ConfigError:
+    return ConfigError(_source_for(sources, key), key, rule)
+
+
+def _has_type(value: Any, kind: type) -> bool:
+    return not (isinstance(value, bool) and kind is not bool) and isinstance(value, kind)
+
+
+def _convert(f: Field, value: Any, key: str, sources: dict[str, str]) -> Any:
+    """The value in Python terms: a tuple for a list, seconds for a duration, checked."""
+    if f.kind == "list":
+        items = [f.check(x) if f.check else x for x in value]
+        return tuple(dict.fromkeys(items)) if f.dedupe else tuple(items)
+    if f.kind == "table":
+        for sub, sub_value in value.items():
+            if not isinstance(sub_value, str):
+                raise _error(
+                    sources,
+                    f"{key}.{sub}",
+                    f"expected a string, got {type(sub_value).__name__} {sub_value!r}",
+                )
+        return dict(value)
+    if f.kind == "duration":
+        value = v.parse_duration(value)
+    return f.check(value) if f.check else value
+
+
+def check_value(f: Field, value: Any, key: str, sources: dict[str, str]) -> Any:
+    """One value checked against its field (type, check, range, choices) and converted.
+    Raises ConfigError naming the value's source, the key and the rule."""
+    if value is None and f.default is None:
+        return None  # an optional key left unset
+    expected_type = VALUE_TYPES[f.kind][0]
+    if expected_type is not None and not _has_type(value, expected_type):
+        raise _error(sources, key, f"expected {f.expected}, got {type(value).__name__} {value!r}")
+    try:
+        result = _convert(f, value, key, sources)
+    except ValueError as exc:
+        raise _error(sources, key, str(exc)) from None
+    if f.range and not f.range[0] <= result <= f.range[1]:
+        low, high = (f.bound(b) for b in f.range)
+        rule = f"{value!r} is out of range: {f.key} must be between {low} and {high}"
+        raise _error(sources, key, rule)
+    if f.choices and result not in f.choices:
+        raise _error(sources, key, f"{value!r} is not a {f.noun}: one of {', '.join(f.choices)}")
+    return result
+
+
+def _check_item(
+    table: Table, name: str, item: Mapping[str, Any], sources: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the item with every key filled in, its checked values) for ``[TABLE.NAME]``."""
+    prefix = f"{table.name}.{name}"
+    try:
+        table.check_name(name)
+    except ValueError as exc:
+        raise _error(sources, prefix, str(exc)) from None
+    filled = fill_defaults(table, name, item)
+    missing = [f.key for f in table.fields if f.default is REQUIRED and f.key not in filled]
+    if missing:
+        raise _error(sources, prefix, f"missing required key {missing[0]!r}")
+    values = {
+        f.key: check_value(f, filled[f.key], f"{prefix}.{f.key}", sources) for f in table.fields
+    }
+    for rule in table.rules:
+        if rule.broken(values):
+            raise _error(sources, f"{prefix}.{rule.key}", rule.message(values))
+    return filled, values
+
+
+def _build_table(table: Table, data: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
+    """Every item of one table as its typed spec; fills ``data`` in, for ``config show``."""
+    specs: dict[str, Any] = {}
+    seen: dict[tuple[str, Any], str] = {}
+    for name, item in list(data[table.name].items()):
+        filled, values = _check_item(table, name, item, sources)
+        data[table.name][name] = filled
+        for f in table.fields:
+            other = seen.setdefault((f.key, values[f.key]), name) if f.unique else name
+            if other != name:
+                raise _error(
+                    sources,
+                    f"{table.name}.{name}.{f.key}",
+                    f"{f.noun} {values[f.key]!r} is also used by {table.name}.{other}",
+                )
+        specs[name] = table.build(name, values)
+    return specs
+
+
+def build(data: dict[str, Any], sources: dict[str, str], path: Path | None) -> Config:
+    """The typed Config from merged TOML-shaped data, every value checked by its field."""
+    top = {f.key: check_value(f, data.get(f.key), f.key, sources) for f in TOP_FIELDS}
+    tables = {t.name: _build_table(t, data, sources) for t in TABLES}
+    return Config(**top, **tables, config_file=path, sources=dict(sources), raw=data)
