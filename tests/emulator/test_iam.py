@@ -1,4 +1,4 @@
-"""IAM admin service accounts in the emulator, through the official client (API-NOTES §4)."""
+"""IAM admin service accounts in the emulator, through the official client (docs/emulator.md, "IAM")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cloud Run v2 Services in the emulator, through the official client (API-NOTES §5)."""
+"""Cloud Run v2 Services in the emulator, through the official client (docs/emulator.md, "Cloud Run")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cloud Scheduler in the emulator, through the official client (API-NOTES §2), including a
+"""Cloud Scheduler in the emulator, through the official client (docs/emulator.md, "Cloud Scheduler"), including a
 scheduler that really fires HTTP requests at the stub Cloud Run service."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Secret Manager conformance: the emulator driven by the official client (API-NOTES §1)."""
+"""Secret Manager conformance: the emulator driven by the official client (docs/emulator.md, "Secret Manager")."""
 
 from __future__ import annotations
 

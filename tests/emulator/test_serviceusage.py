@@ -1,4 +1,4 @@
-"""Service Usage conformance through the official google-cloud-service-usage client (API-NOTES §3)."""
+"""Service Usage conformance through the official google-cloud-service-usage client (docs/emulator.md, "Service Usage")."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
-"""google.iam.admin.v1.IAM, the service-account subset (API-NOTES §4).
+"""google.iam.admin.v1.IAM, the service-account subset (docs/emulator.md, "IAM").
 
 CreateServiceAccount / GetServiceAccount / ListServiceAccounts / DeleteServiceAccount.
 Account ids follow the documented rules (6-30 characters, ``[a-z]([-a-z0-9]*[a-z0-9])``) with the
 real server's messages; a duplicate answers ALREADY_EXISTS with a ``ResourceInfo``-style message.
 Names accept the project id, number or ``-``, and the account's email or unique id.
 
-Choices where API-NOTES says "inferred" or the real API varies:
+Choices where Google does not document the answer or the real API varies:
 
 - GetServiceAccount of a missing account answers NOT_FOUND ("Service account NAME does not
-  exist."), also under ``projects/-`` where the real service may answer 403 (API-NOTES §8.7).
+  exist."), also under ``projects/-`` where the real service may answer 403.
 - A missing project answers NOT_FOUND "Requested entity was not found." for all calls.
 - Each project is seeded with the Cloud Run runtime account ``thoth-mcp-sa``.
 """

@@ -1,4 +1,4 @@
-"""google.cloud.run.v2.Services (API-NOTES §5): services, revisions by generation, IAM policy.
+"""google.cloud.run.v2.Services (docs/emulator.md, "Cloud Run"): services, revisions by generation, IAM policy.
 
 What the emulator does:
 
@@ -17,7 +17,7 @@ What the emulator does:
   ``update_mask`` paths (dotted allowed) are merged; without a mask the user-settable fields are
   replaced. ``validate_only`` answers a done operation and persists nothing.
 
-Choices where API-NOTES says "inferred":
+Choices where Google does not document the answer:
 
 - A new revision (``<service>-<5-digit generation>-<3 letters>``) is created only when
   ``template`` changes; traffic/label-only updates bump ``generation`` but keep the revision.

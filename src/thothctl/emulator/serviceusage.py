@@ -1,11 +1,11 @@
-"""google.api.serviceusage.v1.ServiceUsage (API-NOTES §3).
+"""google.api.serviceusage.v1.ServiceUsage (docs/emulator.md, "Service Usage").
 
 Services are named with the project NUMBER in responses, as the real API does. Enabling is a
 long-running operation (``operation_ms``); enabling an enabled service answers the synthetic
 ``operations/noop.DONE_OPERATION``. BatchEnableServices is atomic and takes at most 20 ids; an
 unknown service is refused with PERMISSION_DENIED ("Permission denied to enable service [x]").
 GetService/BatchGetServices of an unknown service answer NOT_FOUND (the real API varies between
-403 and 404; emulator choice, see API-NOTES §8.6).
+403 and 404; emulator choice).
 """
 
 from __future__ import annotations
