@@ -137,3 +137,28 @@ def test_stub_commands_steer_the_sync_service(cli, enabled_apis, tmp_path):
     assert cli("emulator", "stub", "requests", "-o", "json").json() == []
     ok = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
     assert ok.exit_code == 0, ok.output
+
+
+def test_control_commands_when_the_emulator_is_gone_say_so_and_exit_1(cli):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    result = cli("emulator", "calls", "--host-addr", address)
+    assert result.exit_code == 1
+    assert f"cannot reach the emulator at {address}" in result.stderr
+    assert "emulator serve" in result.stderr  # the hint
+
+
+def test_an_op_the_emulator_refuses_is_a_usage_error(cli):
+    from thothctl.emulator.server import Emulator
+
+    bare = Emulator(seed=False)  # no Cloud Run service, so no stub to ask
+    bare.start("127.0.0.1", 0)
+    try:
+        result = cli("emulator", "stub", "requests", "--host-addr", bare.address)
+    finally:
+        bare.stop()
+    assert result.exit_code == 2
+    assert "emulator refused stub_requests" in result.stderr
