@@ -20,6 +20,7 @@ from thothctl.lazy import lazy
 from thothctl.output import Styled, relative_time
 
 lib = lazy("thothctl.secrets")
+rotation = lazy("thothctl.secrets.rotate")
 # The default role; the same as thothctl.secrets.ACCESSOR_ROLE (spelled out so that building the
 # command tree does not import the library).
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
@@ -33,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+NAME_ARG = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name)
 SOURCE_ARG = typer.Argument(
     None, metavar="[-]", help="'-' reads the value from stdin.", show_default=False
 )
@@ -62,8 +64,14 @@ def _name(value: str) -> str:
     return _check(validate.check_secret_id, value)
 
 
-def _read_value(app_ctx: AppContext, name: str, source: str | None) -> lib.SecretValue:
-    """The value from its one source (``-``: stdin, a path, else the prompt or the env var)."""
+def _named_value(
+    ctx: typer.Context, name: str, source: str | None, from_file: str | None
+) -> tuple[AppContext, str, lib.SecretValue]:
+    """For set and rotate: the checked name and the value from its one source (``-``: stdin, a
+    path, else the hidden prompt or, with prompting off, the env var)."""
+    name = _name(name)
+    source = lib.check_source(source, from_file)
+    app_ctx = get_ctx(ctx)
     out = app_ctx.out
     value = lib.read_value(
         lib.spec_for(app_ctx.config, name),
@@ -74,7 +82,7 @@ def _read_value(app_ctx: AppContext, name: str, source: str | None) -> lib.Secre
     )
     if value.stripped_newline:
         out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
-    return value
+    return app_ctx, name, value
 
 
 # --- list / describe / versions -------------------------------------------------------------
@@ -134,7 +142,7 @@ def list_cmd(ctx: typer.Context) -> None:
 @app.command("describe")
 def describe_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
 ) -> None:
     """Show one secret: configuration, labels, aliases, versions and IAM bindings.
 
@@ -177,7 +185,7 @@ def describe_cmd(
 @app.command("versions")
 def versions_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     state: StateFilter | None = typer.Option(
         None, "--state", help="Only versions in this state.", show_default=False
     ),
@@ -272,7 +280,7 @@ def create_cmd(
 @app.command("set")
 def set_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     source: str | None = SOURCE_ARG,
     from_file: str | None = FROM_FILE_OPTION,
 ) -> None:
@@ -285,30 +293,22 @@ def set_cmd(
 
     Example: printf '%s' "$TOKEN" | thothctl secrets set gitlab-token -
     """
-    name = _name(name)
-    source = lib.check_source(source, from_file)
-    app_ctx = get_ctx(ctx)
-    value = _read_value(app_ctx, name, source)
+    app_ctx, name, value = _named_value(ctx, name, source, from_file)
     out = app_ctx.out
     with out.spinner(f"Adding a version to {name}…"):
         result = lib.add_version(app_ctx.clients, name, value)
-
-    def human() -> None:
-        if not result.added:
-            out.success(f"{name} unchanged: {result.note}; nothing added.")
-        else:
-            extra = (
-                " (the first try took effect; its response was lost)" if result.recovered else ""
-            )
-            out.success(f"Added version {result.version} to {name}{extra}.")
-
-    out.emit(result.to_json(), human)
+    if not result.added:
+        message = f"{name} unchanged: {result.note}; nothing added."
+    else:
+        extra = " (the first try took effect; its response was lost)" if result.recovered else ""
+        message = f"Added version {result.version} to {name}{extra}."
+    out.emit(result.to_json(), lambda: out.success(message))
 
 
 @app.command("rotate")
 def rotate_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     source: str | None = SOURCE_ARG,
     from_file: str | None = FROM_FILE_OPTION,
     keep: int = typer.Option(
@@ -337,19 +337,15 @@ def rotate_cmd(
 
     Example: thothctl secrets rotate gitlab-token --from-file token.txt --update-service
     """
-    name = _name(name)
-    source = lib.check_source(source, from_file)
-    if disable_previous:
-        keep = 1
-    app_ctx = get_ctx(ctx)
-    value = _read_value(app_ctx, name, source)
+    app_ctx, name, value = _named_value(ctx, name, source, from_file)
+    keep = 1 if disable_previous else keep
     out = app_ctx.out
     if destroy_old and not app_ctx.confirm(
         f"Destroy the versions of {name} older than the kept ones? This cannot be undone"
     ):
         raise Cancelled()
     with out.spinner(f"Rotating {name}…"):
-        result = lib.rotate(
+        result = rotation.rotate(
             app_ctx.clients,
             app_ctx.config,
             name,
@@ -385,7 +381,7 @@ def rotate_cmd(
             out.info(f"Destroyed version(s) {', '.join(map(str, result.destroyed))}.")
         out.info(f"Enabled now: {', '.join(map(str, result.kept))}.")
         for note in result.notes:
-            if note.kind is lib.NoteKind.UNCHANGED:
+            if note.kind is rotation.NoteKind.UNCHANGED:
                 continue  # said in the first line
             out.warn(note.text) if note.warning else out.info(f"note: {note.text}")
 
@@ -398,7 +394,7 @@ def rotate_cmd(
 @app.command("get")
 def get_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     version: str = typer.Option(
         "latest", "--version", help="Version number, 'latest' or an alias."
     ),
@@ -484,7 +480,7 @@ def _version_command(action: str, doc: str, question: str | None) -> None:
 
     def command(
         ctx: typer.Context,
-        name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+        name: str = NAME_ARG,
         version: str = typer.Argument(..., help="Version number."),
     ) -> None:
         name, version = _name(name), _check(validate.check_version_number, version)
@@ -509,7 +505,7 @@ for _action, (_doc, _question) in VERSION_ACTIONS.items():
 @app.command("delete")
 def delete_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
 ) -> None:
     """Delete a secret and all its versions (asks first, or pass --yes).
 
@@ -531,6 +527,16 @@ def delete_cmd(
 
 
 MEMBER_HELP = "serviceAccount:EMAIL, user:EMAIL, group:EMAIL or domain:DOMAIN."
+ACCESS_MESSAGES = {  # action: (when changed, when nothing changed)
+    "grant": (
+        "Granted {role} on {name} to {member}.",
+        "{member} already has {role} on {name}; nothing changed.",
+    ),
+    "revoke": (
+        "Revoked {role} on {name} from {member}.",
+        "{member} does not have {role} on {name}; nothing changed.",
+    ),
+}
 
 
 def _change_access(ctx: typer.Context, action: str, name: str, member: str, role: str) -> None:
@@ -538,24 +544,18 @@ def _change_access(ctx: typer.Context, action: str, name: str, member: str, role
     app_ctx = get_ctx(ctx)
     out = app_ctx.out
     result = getattr(lib, action)(app_ctx.clients, name, member, role)
-
-    def human() -> None:
-        if result.changed and action == "grant":
-            out.success(f"Granted {role} on {name} to {member}.")
-        elif result.changed:
-            out.success(f"Revoked {role} on {name} from {member}.")
-        elif action == "grant":
-            out.info(f"{member} already has {role} on {name}; nothing changed.")
-        else:
-            out.info(f"{member} does not have {role} on {name}; nothing changed.")
-
-    out.emit(result.to_json(), human)
+    changed, unchanged = ACCESS_MESSAGES[action]
+    words = {"name": name, "member": member, "role": role}
+    say = out.success if result.changed else out.info
+    out.emit(
+        result.to_json(), lambda: say((changed if result.changed else unchanged).format(**words))
+    )
 
 
 @app.command("grant")
 def grant_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     member: str = typer.Argument(..., help=MEMBER_HELP),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to grant on this secret only."),
     allow_public: bool = typer.Option(
@@ -576,7 +576,7 @@ def grant_cmd(
 @app.command("revoke")
 def revoke_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Secret id.", autocompletion=complete_secret_name),
+    name: str = NAME_ARG,
     member: str = typer.Argument(..., help=MEMBER_HELP),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to revoke."),
 ) -> None:

@@ -9,7 +9,9 @@
 - :mod:`~thothctl.secrets.resolve`: which value each env var gets, for ``exec`` and
   :mod:`thothctl.runtime`.
 
-The names other modules use are re-exported here (``secrets.add_version``, ``secrets.SecretValue``).
+The names other modules use are re-exported here (``secrets.add_version``, ``secrets.SecretValue``),
+except the function ``rotate``: ``thothctl.secrets.rotate`` is the module (call
+``thothctl.secrets.rotate.rotate``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from thothctl.secrets.resolve import (
     resolve_env,
     resolve_one,
 )
-from thothctl.secrets.rotate import Note, NoteKind, RotateResult, rotate
+from thothctl.secrets.rotate import Note, NoteKind, RotateResult
 from thothctl.secrets.store import (
     ACCESSOR_ROLE,
     PAGE_SIZE,
@@ -91,7 +93,6 @@ __all__ = [
     "resolve_env",
     "resolve_one",
     "revoke",
-    "rotate",
     "secret_path",
     "set_state",
     "spec_for",

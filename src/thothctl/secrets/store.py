@@ -33,6 +33,16 @@ STATES = ("ENABLED", "DISABLED", "DESTROYED")
 # --- results ------------------------------------------------------------------------------------
 
 
+def _fields(obj: Any, keys: str) -> dict[str, Any]:
+    """JSON of ``obj``, in the order of ``keys`` (space-separated): ``key`` is attribute key,
+    ``key=attr`` is attribute attr under the name key."""
+    out = {}
+    for spec in keys.split():
+        key, _, attr = spec.partition("=")
+        out[key] = getattr(obj, attr or key)
+    return out
+
+
 def _time(ts: Any) -> dt.datetime | None:
     if ts is None:
         return None
@@ -67,14 +77,9 @@ class VersionInfo:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.number,
-            "state": self.state,
-            "create_time": self.create_time,
-            "destroy_time": self.destroy_time,
-            "scheduled_destroy_time": self.scheduled_destroy_time,
-            "aliases": self.aliases,
-        }
+        return _fields(
+            self, "version=number state create_time destroy_time scheduled_destroy_time aliases"
+        )
 
 
 @dataclass
@@ -115,27 +120,14 @@ class SecretStatus:
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
-        return {
-            "name": self.name,
-            "configured": self.configured,
-            "exists": self.exists,
-            "env": self.env,
-            "description": self.description,
-            "required": self.required,
-            "format": self.format,
-            "resource": self.resource,
-            "create_time": self.create_time,
-            "labels": self.labels,
-            "replication": self.replication,
-            "aliases": self.aliases,
-            "versions": self.counts,
+        return _fields(
+            self,
+            "name configured exists env description required format resource create_time labels "
+            "replication aliases versions=counts",
+        ) | {
             "latest": None
             if latest is None
-            else {
-                "version": latest.number,
-                "state": latest.state,
-                "create_time": latest.create_time,
-            },
+            else _fields(latest, "version=number state create_time"),
             "accessors": self.accessors,
             "bindings": self.bindings,
         }
@@ -151,14 +143,7 @@ class AddResult:
     note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "secret": self.secret,
-            "version": self.version,
-            "added": self.added,
-            "crc32c": self.crc32c,
-            "recovered_lost_response": self.recovered,
-            "note": self.note,
-        }
+        return _fields(self, "secret version added crc32c recovered_lost_response=recovered note")
 
 
 # --- names and small helpers -------------------------------------------------------------------
