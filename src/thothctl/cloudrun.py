@@ -22,7 +22,7 @@ class SecretRef:
     version: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"env": self.env, "secret": self.secret, "version": self.version}
+        return asdict(self)
 
 
 @dataclass

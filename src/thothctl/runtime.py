@@ -12,8 +12,10 @@ Resolution order for a name: the environment variable named in the config (``GIT
 ``gitlab-token``; for an unconfigured name, the name upper-cased with '-' -> '_') wins, so local
 development and tests need no Google account; else the latest ENABLED version from Secret Manager
 (CRC32C-verified); else the config default; else :class:`SecretNotFound` (or ``None`` with
-``required=False``). Values fetched from Google are cached in-process (per project, name, version)
-for ``ttl`` seconds (default: for the life of the process); :func:`clear_cache` empties it.
+``required=False``). That order is :mod:`thothctl.secrets.resolve`, the one `thothctl exec` uses,
+with the same errors. Values fetched from Google are cached in-process (per project, name,
+version) for ``ttl`` seconds (default: for the life of the process); :func:`clear_cache` empties
+it.
 
 The project comes from the argument, else the usual thothctl resolution (``THOTHCTL_PROJECT``,
 thothctl.toml, ``GOOGLE_CLOUD_PROJECT``, gcloud config, ADC). ``THOTHCTL_EMULATOR_HOST`` points
@@ -29,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from thothctl.errors import ThothError
+from thothctl.secrets import resolve
 from thothctl.secrets.resolve import SecretNotFound
 
 __all__ = ["SecretNotFound", "SecretResolver", "clear_cache", "get_secret"]
@@ -74,11 +77,11 @@ class SecretResolver:
             return self._config
 
     def _spec(self, name: str):
-        from thothctl.secrets.values import default_spec
+        from thothctl.secrets.values import default_spec, spec_for
 
         try:
-            return self.config.secrets.get(name) or default_spec(name)
-        except ThothError:
+            return spec_for(self.config, name)
+        except ThothError:  # no usable config: the env var derived from the name
             return default_spec(name)
 
     def clients(self):
@@ -105,8 +108,6 @@ class SecretResolver:
     def get(
         self, name: str, *, version: str = "latest", required: bool = True, env: str | None = None
     ) -> str | None:
-        from thothctl.secrets import resolve
-
         spec = self._spec(name)
         var = env or spec.env
         if self.environ.get(var) is not None:
