@@ -36,6 +36,9 @@ def test_config_show_reports_each_value_and_its_source(cli, tmp_path):
     assert values["jobs.daily-sync.schedule"] == {"value": "0 4 * * *", "source": "thothctl.toml"}
     assert values["jobs.daily-sync.retry_count"] == {"value": 3, "source": "default"}
     assert data["environments"] == ["prod"] and data["env"] == "prod"
+    # every key of the field table, also those no layer sets (the table's default)
+    assert values["secrets.gitlab-token.aliases"] == {"value": [], "source": "default"}
+    assert values["secrets.gitlab-token.default"] == {"value": None, "source": "default"}
 
 
 def test_config_show_in_a_pipe_is_tab_separated_rows(cli):
