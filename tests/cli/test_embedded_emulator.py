@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "THOTHCTL_EMULATOR_HOST"}
@@ -36,6 +38,7 @@ def thothctl(env, cwd, *args, timeout=60):
     )
 
 
+@pytest.mark.slow  # two processes and a subprocess emulator: seconds
 def test_a_second_terminal_shares_the_first_ones_emulator(tmp_path):
     env = _env(tmp_path)
     assert thothctl(env, tmp_path, "init", "--yes", "--no-input").returncode == 0

@@ -55,6 +55,7 @@ def run(env, address, *args):
     )
 
 
+@pytest.mark.slow  # a served emulator in another process: seconds
 def test_serve_then_drive_it_from_another_process(served):
     proc, address, env = served
     enabled = run(env, address, "apis", "enable", "-o", "json")

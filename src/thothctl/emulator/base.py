@@ -130,6 +130,11 @@ class EmulatedService:
     def on_stop(self) -> None:
         """Called when the server stops."""
 
+    def on_reset(self) -> None:
+        """Called after the state was reset (by default: stop and start the workers again)."""
+        self.on_stop()
+        self.on_start()
+
     def control_ops(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """Extra operations for the control plane (``thothctl emulator`` commands, tests)."""
         return {}

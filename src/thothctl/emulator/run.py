@@ -217,6 +217,19 @@ class RunService(EmulatedService):
             server.stop()
         self.stubs.clear()
 
+    def on_reset(self) -> None:
+        """Keep the stub servers listening (stopping one waits for its poll loop): forget what
+        they recorded and were told, stop those no service is backed by any more, re-point URIs."""
+        with self.store.lock:
+            backed = set(self.store.table(STUB_TABLE))
+        for name, server in list(self.stubs.items()):
+            if name in backed:
+                server.reset()
+            else:
+                server.stop()
+                del self.stubs[name]
+        self.on_start()
+
     def _refresh_uri(self, name: str, url: str) -> None:
         """Point a stub-backed service (and scheduler jobs aimed at its old URL) at the stub."""
         with self.store.lock:

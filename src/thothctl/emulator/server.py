@@ -300,8 +300,7 @@ class Emulator:
         self.faults.clear()
         self.denied.clear()
         for svc in self.services:
-            svc.on_stop()
-            svc.on_start()
+            svc.on_reset()
 
     def resolve_project(self, token: str) -> dict[str, Any]:
         projects = self.store.table("projects")
