@@ -268,6 +268,8 @@ class Emulator:
         self.host = "127.0.0.1"
         self.port = 0
         self._server: grpc.Server | None = None
+        self._rest = None  # rest.RestServer: Google's HTTP/JSON surface beside gRPC
+        self.rest_port: int | None = None
         self._lock = threading.RLock()
         self.services: list[EmulatedService] = []
         for cls in service_classes():
@@ -369,6 +371,7 @@ class Emulator:
             "projects": sorted(self.store.table("projects")),
             "data_file": str(self.store.path) if self.store.path else None,
             "operation_ms": self.operation_ms,
+            "rest_address": self.rest_address,
         }
         for svc in self.services:
             extra = getattr(svc, "info", None)
@@ -425,7 +428,9 @@ class Emulator:
         handlers.append(self._control_handler())
         return handlers
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+    def start(self, host: str = "127.0.0.1", port: int = 0, rest_port: int | None = 0) -> int:
+        """Serve gRPC on ``port`` and, unless ``rest_port`` is None, REST (HTTP/JSON) on
+        ``rest_port`` (0: any free port; see ``rest_address``). Returns the gRPC port."""
         with self._lock:
             if self._server is not None:
                 return self.port
@@ -444,6 +449,11 @@ class Emulator:
             server.start()
             self._server = server
             self.host, self.port = host, bound
+            if rest_port is not None:
+                from thothctl.emulator.rest import RestServer
+
+                self._rest = RestServer(self)
+                self.rest_port = self._rest.start(host, rest_port)
             self.store.start_flusher()
             for svc in self.services:
                 svc.on_start()
@@ -459,6 +469,9 @@ class Emulator:
             if self._server is not None:
                 self._server.stop(grace).wait(grace + 1)
                 self._server = None
+            if self._rest is not None:
+                self._rest.stop()
+                self._rest, self.rest_port = None, None
             self.store.stop()
 
     def wait(self) -> None:
@@ -480,3 +493,8 @@ class Emulator:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def rest_address(self) -> str | None:
+        """host:port of the REST (HTTP/JSON) listener, or None when it is off."""
+        return f"{self.host}:{self.rest_port}" if self.rest_port else None
