@@ -7,7 +7,7 @@ thothctl never deploys the service. When it is missing, :func:`get_service` rais
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -129,6 +129,7 @@ class ServiceUpdate:
     refreshed: list[str] = field(default_factory=list)
     revision: str | None = None
     note: str | None = None
+    version: int | None = None  # the version the env vars now read
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,33 +183,51 @@ def _repoint(svc: Any, name: str, version: int) -> tuple[list[str], list[str]]:
     return pinned, refreshed
 
 
+def _update(clients: Any, svc: Any, result: ServiceUpdate, pinned: list, refreshed: list) -> None:
+    svc.template.revision = ""  # a new, generated revision name
+    updated = clients.wait(clients.run.update_service(request={"service": svc}))
+    result.updated = True
+    result.pinned = sorted({*result.pinned, *pinned})
+    result.refreshed = sorted({*result.refreshed, *refreshed})
+    result.revision = (updated.latest_created_revision or "").rsplit("/", 1)[-1] or None
+
+
 def point_at_version(
-    clients: Any, config: Any, name: str, version: int, attempts: int = 4
+    clients: Any,
+    config: Any,
+    name: str,
+    version: int | Callable[[], int],
+    attempts: int = 4,
 ) -> ServiceUpdate:
     """Point the service's env vars that reference secret ``name`` at ``version``: numeric refs
     are pinned to it, refs to ``latest`` or an alias get a new revision (an annotation naming the
     version), because Cloud Run resolves env-var secrets only when an instance starts. Idempotent;
-    a concurrent deploy is re-read and the change re-applied."""
+    a concurrent deploy is re-read and the change re-applied.
+
+    ``version`` may be a function telling the version to use as things are now (rotate: the
+    newest enabled one). It is asked again once the update is written: when a concurrent rotation
+    added a newer version meanwhile, the service is pointed at that one too, so a slow update
+    never leaves the service behind."""
+    wanted = version if callable(version) else lambda: version
     result = ServiceUpdate(service=service_name(clients, config))
     for last in retry.attempts(tries=attempts, maximum=2.0):
+        target = wanted()
         svc = get_raw(clients, config)
         if not secret_refs(svc, name):
             result.note = f"the service does not reference secret {name}; nothing to update"
             return result
-        pinned, refreshed = _repoint(svc, name, version)
-        if not pinned and not refreshed:
-            result.note = f"the service already uses version {version}"
+        pinned, refreshed = _repoint(svc, name, target)
+        if pinned or refreshed:
+            try:
+                _update(clients, svc, result, pinned, refreshed)
+            except Exception as exc:
+                if retry.is_conflict(exc) and not last:
+                    continue  # someone deployed in between: read again
+                raise
+        elif not result.updated:
+            result.note = f"the service already uses version {target}"
             result.revision = svc.latest_ready_revision.rsplit("/", 1)[-1] or None
+        result.version = target
+        if not callable(version) or wanted() == target:
             return result
-        svc.template.revision = ""  # a new, generated revision name
-        try:
-            updated = clients.wait(clients.run.update_service(request={"service": svc}))
-        except Exception as exc:
-            if retry.is_conflict(exc) and not last:
-                continue  # someone deployed in between: read again
-            raise
-        result.updated = True
-        result.pinned, result.refreshed = pinned, refreshed
-        result.revision = (updated.latest_created_revision or "").rsplit("/", 1)[-1] or None
-        return result
     raise OperationError(f"the Cloud Run service {config.service} kept changing under us")

@@ -110,15 +110,20 @@ def test_list_shows_configured_and_existing_side_by_side_without_reading_values(
     assert len(calls(enabled_apis, "ListSecrets")) == 1
 
 
-def test_aliases_follow_the_order_given_and_vanish_when_no_version_is_left(token, clients):
+def test_aliases_follow_the_enabled_versions_newest_first_and_vanish_when_none_is_left(
+    token, clients
+):
     store.add_version(clients, token, value(b"one"))
     store.add_version(clients, token, value(b"two"))
-    moved = store.move_aliases(clients, token, ("current", "previous", "older"), [2, 1])
+    store.add_version(clients, token, value(b"three"))
+    store.set_state(clients, token, "3", "disable")
+    moved = store.move_aliases(clients, token, ("current", "previous", "older"))
     assert moved == {"current": 2, "previous": 1, "older": None}
     assert store.access(clients, token, "previous") == (1, b"one")
     assert {v.number: v.aliases for v in store.versions(clients, token)} == {
         1: ["previous"],
         2: ["current"],
+        3: [],
     }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from thothctl import cloudrun
+from thothctl import cloudrun, retry
 from thothctl.config import Config, SecretSpec
 from thothctl.errors import OperationError, UsageError
 from thothctl.secrets.iam import check_permissions
@@ -22,8 +22,10 @@ from thothctl.secrets.store import (
     VersionInfo,
     access,
     add_version,
+    get_version,
     list_versions,
     move_aliases,
+    number_of,
     set_state,
 )
 from thothctl.secrets.values import SecretValue, crc32c, spec_for
@@ -33,6 +35,8 @@ class NoteKind(StrEnum):
     UNCHANGED = "unchanged"  # no version was added: the newest enabled one holds the value
     PROTECTED = "protected"  # old versions left enabled because the service pins them
     BILLED = "billed"  # disabled versions are still billed
+    SUPERSEDED = "superseded"  # a concurrent rotation added a newer version: it wins
+    CHANGED = "changed"  # someone re-enabled a version this rotation would retire: left alone
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Note:
     @property
     def warning(self) -> bool:
         """Whether the user should act on it (a pinned version left enabled)."""
-        return self.kind is NoteKind.PROTECTED
+        return self.kind in (NoteKind.PROTECTED, NoteKind.CHANGED)
 
 
 @dataclass
@@ -98,11 +102,39 @@ def _verify(clients: Any, name: str, value: SecretValue, version: int) -> None:
         )
 
 
+def _retire_one(
+    clients: Any, name: str, version: VersionInfo, action: str, result: RotateResult
+) -> bool:
+    """Disable (or destroy) one version, guarded by the etag it was listed with. Returns whether
+    this rotation changed it; a version someone else changed meanwhile is left as they left it."""
+    try:
+        set_state(clients, name, str(version.number), action, etag=version.etag)
+        return True
+    except OperationError:  # destroyed meanwhile (another rotation's --destroy-old): retired
+        return False
+    except Exception as exc:
+        if not retry.is_conflict(exc):
+            raise
+    now = get_version(clients, name, version.number)
+    if now.state == "ENABLED":
+        result.notes.append(
+            Note(
+                NoteKind.CHANGED,
+                f"version {version.number} was changed by someone else during the rotation and "
+                "is enabled: left as it is",
+            )
+        )
+    return False
+
+
 def _retire(
     clients: Any, config: Config, spec: SecretSpec, result: RotateResult, keep: int, destroy: bool
 ) -> None:
-    """Move the aliases to the newest enabled versions, then disable (or destroy) the versions
-    older than the new one beyond the ``keep`` newest enabled, except those the service pins."""
+    """Disable (or destroy) the versions older than the new one beyond the ``keep`` newest
+    enabled, except those the service pins, and move the aliases to the enabled versions, newest
+    first. The aliases move first (leaving out what is about to be retired, so nothing that reads
+    an alias ever sees a disabled version) and again after retiring when a concurrent change
+    moved them back. Versions newer than this rotation's belong to a concurrent one: kept."""
     name, new = spec.name, result.add.version
     all_versions = sorted(
         (VersionInfo.from_pb(v) for v in list_versions(clients, name)),
@@ -110,32 +142,46 @@ def _retire(
         reverse=True,
     )
     enabled = [v.number for v in all_versions if v.state == "ENABLED"]
-    older_enabled = [n for n in enabled if n != new]
-    result.previous = older_enabled[0] if older_enabled else None
-    result.aliases = move_aliases(clients, name, spec.aliases, [new, *older_enabled])
-
-    keep_set = {new, *older_enabled[: keep - 1]}
+    older = [n for n in enabled if n < new]
+    result.previous = older[0] if older else None
+    keep_set = {new, *older[: keep - 1], *(n for n in enabled if n > new)}
     result.kept = sorted(keep_set, reverse=True)
     candidates = [
-        v.number
+        v
         for v in all_versions
-        if v.number < new and v.number not in keep_set and v.state != "DESTROYED"
+        if v.number < new
+        and v.number not in keep_set
+        and (v.state == "ENABLED" or (destroy and v.state != "DESTROYED"))
     ]
-    if not destroy:
-        candidates = [n for n in candidates if n in enabled]
     pinned = cloudrun.pinned_versions(clients, config, name) if candidates else set()
-    for number in candidates:
-        if number in pinned:
-            result.protected.append(number)
-            continue
-        set_state(clients, name, str(number), "destroy" if destroy else "disable")
-        (result.destroyed if destroy else result.disabled).append(number)
+    result.protected = [v.number for v in candidates if v.number in pinned]
+    retiring = [v for v in candidates if v.number not in pinned]
+    result.aliases = move_aliases(clients, name, spec.aliases, exclude=[v.number for v in retiring])
+    action = "destroy" if destroy else "disable"
+    for version in retiring:
+        if _retire_one(clients, name, version, action, result):
+            (result.destroyed if destroy else result.disabled).append(version.number)
+    if retiring:
+        result.aliases = move_aliases(clients, name, spec.aliases)
+    _notes(result, all_versions)
+
+
+def _notes(result: RotateResult, all_versions: list[VersionInfo]) -> None:
     if result.protected:
         result.notes.append(
             Note(
                 NoteKind.PROTECTED,
                 f"left version(s) {', '.join(map(str, result.protected))} enabled: the Cloud Run "
                 "service pins them (rerun with --update-service to move it)",
+            )
+        )
+    newest = max(result.kept, default=result.add.version)
+    if newest > result.add.version:
+        result.notes.append(
+            Note(
+                NoteKind.SUPERSEDED,
+                f"version {newest}, added by a concurrent rotation, is newer than this one's "
+                f"({result.add.version}): the aliases and the service follow the newest",
             )
         )
     billed = sum(1 for v in all_versions if v.state == "DISABLED") + len(result.disabled)
@@ -147,6 +193,17 @@ def _retire(
                 "destroy them with --destroy-old or `thothctl secrets destroy` when no longer needed",
             )
         )
+
+
+def _newest_enabled(clients: Any, name: str) -> int:
+    """The version a service is pointed at: the newest enabled one as it is now."""
+    numbers = [number_of(v.name) for v in list_versions(clients, name, "ENABLED")]
+    if not numbers:
+        raise OperationError(
+            f"secret {name} has no enabled version to point the service at",
+            hint=f"someone disabled it meanwhile; see `thothctl secrets versions {name}`",
+        )
+    return max(numbers)
 
 
 def rotate(
@@ -173,6 +230,8 @@ def rotate(
     _verify(clients, name, value, added.version)
     result.verified = True
     if update_run_service:
-        result.service = cloudrun.point_at_version(clients, config, name, added.version)
+        result.service = cloudrun.point_at_version(
+            clients, config, name, lambda: _newest_enabled(clients, name)
+        )
     _retire(clients, config, spec, result, keep, destroy_old)
     return result

@@ -445,15 +445,19 @@ def add_version(
     raise AssertionError("unreachable")  # creation_attempts() always yields a last try
 
 
-def set_state(clients: Any, name: str, version: str, action: str) -> VersionInfo:
-    """Enable, disable or destroy one version (action: enable | disable | destroy)."""
+def set_state(
+    clients: Any, name: str, version: str, action: str, etag: str | None = None
+) -> VersionInfo:
+    """Enable, disable or destroy one version (action: enable | disable | destroy). With ``etag``
+    (from a listing) the change applies only if nobody changed the version since."""
     method = {
         "enable": clients.secrets.enable_secret_version,
         "disable": clients.secrets.disable_secret_version,
         "destroy": clients.secrets.destroy_secret_version,
     }[action]
+    request = {"name": version_path(clients, name, version)} | ({"etag": etag} if etag else {})
     try:
-        v = method(request={"name": version_path(clients, name, version)})
+        v = method(request=request)
     except Exception as exc:
         code, msg = _code_and_message(exc)
         if code == "NOT_FOUND":
@@ -469,34 +473,73 @@ def set_state(clients: Any, name: str, version: str, action: str) -> VersionInfo
     return VersionInfo.from_pb(v)
 
 
+def get_version(clients: Any, name: str, version: str | int) -> VersionInfo:
+    with existing(name):
+        v = clients.secrets.get_secret_version(
+            request={"name": version_path(clients, name, version)}
+        )
+    return VersionInfo.from_pb(v)
+
+
 def delete(clients: Any, name: str) -> None:
     with existing(name):
         clients.secrets.delete_secret(request={"name": secret_path(clients, name)})
 
 
+def derive_aliases(aliases: Iterable[str], enabled: Iterable[int]) -> dict[str, int | None]:
+    """The configured aliases over the enabled versions, newest first: the first alias on the
+    newest, the second on the next older one...; an alias with no version left maps to None."""
+    order = sorted(set(enabled), reverse=True)
+    return {alias: order[i] if i < len(order) else None for i, alias in enumerate(aliases)}
+
+
+def _aliases_lost_race(clients: Any, name: str, exc: BaseException, moved: Mapping) -> bool:
+    """Whether a refused alias write lost a race: the etag changed, or a version it named was
+    disabled or destroyed between the read and the write (INVALID_ARGUMENT)."""
+    if retry.is_conflict(exc):
+        return True
+    if code_of(exc) != "INVALID_ARGUMENT":
+        return False
+    enabled = {number_of(v.name) for v in list_versions(clients, name, "ENABLED")}
+    return any(n is not None and n not in enabled for n in moved.values())
+
+
 def move_aliases(
-    clients: Any, name: str, aliases: tuple[str, ...], order: list[int]
+    clients: Any, name: str, aliases: Iterable[str], *, exclude: Iterable[int] = (), tries: int = 6
 ) -> dict[str, int | None]:
-    """Point the aliases at the versions in ``order`` (current, previous, ...); an alias with no
-    version left is removed. One UpdateSecret with the secret's etag, only when something moves."""
+    """Point the aliases at the ENABLED versions as they are at write time, newest first (see
+    :func:`derive_aliases`), leaving out ``exclude`` (versions about to be retired); an alias with
+    no version left is removed. The secret is read before its versions, and the UpdateSecret
+    carries the secret's etag, so a concurrent alias write is never overwritten by a stale view:
+    a lost race is re-read and retried, ``tries`` times, then reported."""
+    aliases, exclude = tuple(aliases), set(exclude)
     if not aliases:
         return {}
     path = secret_path(clients, name)
-    secret = clients.secrets.get_secret(request={"name": path})
-    wanted = dict(secret.version_aliases)
-    moved: dict[str, int | None] = {}
-    for i, alias in enumerate(aliases):
-        target = order[i] if i < len(order) else None
-        moved[alias] = target
-        if target is None:
-            wanted.pop(alias, None)
-        else:
-            wanted[alias] = target
-    if wanted != dict(secret.version_aliases):
-        clients.secrets.update_secret(
-            request={
-                "secret": {"name": path, "version_aliases": wanted, "etag": secret.etag},
-                "update_mask": {"paths": ["version_aliases"]},
-            }
-        )
-    return moved
+    for last in retry.attempts(tries=tries, initial=0.05, maximum=1.0):
+        secret = clients.secrets.get_secret(request={"name": path})
+        enabled = [number_of(v.name) for v in list_versions(clients, name, "ENABLED")]
+        moved = derive_aliases(aliases, [n for n in enabled if n not in exclude])
+        live = dict(secret.version_aliases)
+        wanted = {a: n for a, n in live.items() if a not in moved}
+        wanted |= {a: n for a, n in moved.items() if n is not None}
+        if wanted == live:
+            return moved
+        try:
+            clients.secrets.update_secret(
+                request={
+                    "secret": {"name": path, "version_aliases": wanted, "etag": secret.etag},
+                    "update_mask": {"paths": ["version_aliases"]},
+                }
+            )
+            return moved
+        except Exception as exc:
+            if not _aliases_lost_race(clients, name, exc, moved):
+                raise
+            if last:
+                raise OperationError(
+                    f"the aliases of {name} kept changing under us ({tries} tries)",
+                    hint="another rotation of this secret is running; check with "
+                    "`thothctl doctor` once it is done",
+                ) from None
+    raise AssertionError("unreachable")  # attempts() always yields a last try
