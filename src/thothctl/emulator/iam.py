@@ -1,6 +1,8 @@
 """google.iam.admin.v1.IAM, the service-account subset (docs/emulator.md, "IAM").
 
-CreateServiceAccount / GetServiceAccount / ListServiceAccounts / DeleteServiceAccount.
+CreateServiceAccount / GetServiceAccount / ListServiceAccounts / DeleteServiceAccount /
+PatchServiceAccount / DisableServiceAccount / EnableServiceAccount, and the account's own IAM
+policy (GetIamPolicy / SetIamPolicy / TestIamPermissions: who may act as or manage it).
 Account ids follow the documented rules (6-30 characters, ``[a-z]([-a-z0-9]*[a-z0-9])``) with the
 real server's messages; a duplicate answers ALREADY_EXISTS with a ``ResourceInfo``-style message.
 Names accept the project id, number or ``-``, and the account's email or unique id.
@@ -21,12 +23,31 @@ import re
 from typing import Any
 
 from google.cloud.iam_admin_v1 import types
+from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import empty_pb2
 
-from thothctl.emulator import base
+from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
 
 ACCOUNTS_TABLE = "iam.accounts"  # "projects/{id}/serviceAccounts/{email}" -> ServiceAccount
+POLICIES_TABLE = "iam.policies"  # account name -> google.iam.v1.Policy
+PATCHABLE = {
+    "display_name": "display_name",
+    "displayName": "display_name",
+    "description": "description",
+}
+SA_PERMISSIONS = (
+    "iam.serviceAccounts.get",
+    "iam.serviceAccounts.update",
+    "iam.serviceAccounts.delete",
+    "iam.serviceAccounts.enable",
+    "iam.serviceAccounts.disable",
+    "iam.serviceAccounts.getIamPolicy",
+    "iam.serviceAccounts.setIamPolicy",
+    "iam.serviceAccounts.actAs",
+    "iam.serviceAccounts.getAccessToken",
+    "iam.serviceAccounts.getOpenIdToken",
+)
 ACCOUNT_ID_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])$")
 SEEDED = (
     ("thoth-mcp-sa", "Thoth MCP server runtime", "Runs the thoth-mcp-server Cloud Run service"),
@@ -41,7 +62,7 @@ class IamService(EmulatedService):
     service_name = "google.iam.admin.v1.IAM"
     api = "iam.googleapis.com"
     api_title = "Identity and Access Management (IAM) API"
-    stored_types = (types.ServiceAccount,)
+    stored_types = (types.ServiceAccount, policy_pb2.Policy)
 
     def seed(self, project: dict[str, Any]) -> None:
         for account_id, display, description in SEEDED:
@@ -176,7 +197,89 @@ class IamService(EmulatedService):
     def delete_service_account(self, request, context):
         account = self.find(request.name)
         del self.store.table(ACCOUNTS_TABLE)[account.name]
+        self.store.table(POLICIES_TABLE).pop(account.name, None)
         return empty_pb2.Empty()
+
+    @rpc(
+        "PatchServiceAccount",
+        types.PatchServiceAccountRequest,
+        types.ServiceAccount,
+        mutating=True,
+        permission="iam.serviceAccounts.update",
+    )
+    def patch_service_account(self, request, context):
+        """Only ``display_name`` and ``description`` can change, named in ``update_mask``."""
+        incoming = request.service_account
+        account = self.find(incoming.name)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            raise base.invalid("update_mask must name at least one of display_name, description.")
+        for path in paths:
+            if path not in PATCHABLE:
+                raise base.invalid(
+                    f"Invalid update_mask path {path!r}: only display_name and description can "
+                    "be updated."
+                )
+        if incoming.etag and incoming.etag != account.etag:
+            raise base.aborted("The etag of the service account does not match; read it again.")
+        changes = {PATCHABLE[path]: getattr(incoming, PATCHABLE[path]) for path in paths}
+        if len(changes.get("display_name", "").encode()) > 100:
+            raise base.invalid("display_name must be at most 100 UTF-8 bytes.")
+        if len(changes.get("description", "").encode()) > 256:
+            raise base.invalid("description must be at most 256 UTF-8 bytes.")
+        for field, value in changes.items():
+            setattr(account, field, value)
+        account.etag = base.new_policy_etag()
+        return types.ServiceAccount.deserialize(types.ServiceAccount.serialize(account))
+
+    def _set_disabled(self, name: str, disabled: bool) -> empty_pb2.Empty:
+        self.find(name).disabled = disabled
+        return empty_pb2.Empty()
+
+    @rpc(
+        "DisableServiceAccount",
+        types.DisableServiceAccountRequest,
+        empty_pb2.Empty,
+        mutating=True,
+        permission="iam.serviceAccounts.disable",
+    )
+    def disable_service_account(self, request, context):
+        return self._set_disabled(request.name, True)
+
+    @rpc(
+        "EnableServiceAccount",
+        types.EnableServiceAccountRequest,
+        empty_pb2.Empty,
+        mutating=True,
+        permission="iam.serviceAccounts.enable",
+    )
+    def enable_service_account(self, request, context):
+        return self._set_disabled(request.name, False)
+
+    # --- the account's own policy (who may use or manage it) ------------------------------------
+    get_iam_policy = iam_policy.get_policy_rpc("iam.serviceAccounts.getIamPolicy")
+    set_iam_policy = iam_policy.set_policy_rpc("iam.serviceAccounts.setIamPolicy")
+
+    def policy_of(self, resource: str) -> policy_pb2.Policy:
+        account = self.find(resource)
+        return self.store.table(POLICIES_TABLE).setdefault(account.name, iam_policy.new_policy())
+
+    def keep_policy(self, resource: str, policy: policy_pb2.Policy) -> None:
+        self.store.table(POLICIES_TABLE)[self.find(resource).name] = policy
+
+    @rpc(
+        "TestIamPermissions",
+        iam_policy_pb2.TestIamPermissionsRequest,
+        iam_policy_pb2.TestIamPermissionsResponse,
+    )
+    def test_iam_permissions(self, request, context):
+        self.find(request.resource)
+        granted = [
+            p
+            for p in request.permissions
+            if p in SA_PERMISSIONS and not self.emu.permission_denied(p)
+        ]
+        return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
 
 
 SERVICES = [IamService]

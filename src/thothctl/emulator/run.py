@@ -1,38 +1,20 @@
-"""google.cloud.run.v2.Services (docs/emulator.md, "Cloud Run"): services, revisions by generation, IAM policy.
+"""google.cloud.run.v2.Services: services, revisions by generation, IAM policy.
 
-What the emulator does:
-
-- GetService / ListServices (newest first, ``-`` location refused) / UpdateService /
-  Get/SetIamPolicy / TestIamPermissions. CreateService and DeleteService are not emulated
-  (thothctl never deploys; the seeded ``thoth-mcp-server`` stands in for the real deployment).
-- Each project is seeded with ``thoth-mcp-server`` in ``us-central1``, running as
-  ``thoth-mcp-sa@PROJECT.iam.gserviceaccount.com``, with env vars ``GITLAB_TOKEN`` (secret
-  ``gitlab-token``, version ``latest``) and ``GITLAB_BASE_URL`` (secret ``gitlab-url``, ``latest``),
-  an empty IAM policy, and a ``uri`` pointing at the built-in stub HTTP service
-  (:mod:`thothctl.emulator.stub`). The stub listens on a loopback port chosen at start, so
-  stub-backed URIs (and scheduler jobs targeting them) are refreshed when the emulator starts.
-- UpdateService is an LRO (``projects/P/locations/L/operations/ID``, metadata and response
-  ``google.cloud.run.v2.Service``). The desired state is stored at once with ``generation`` + 1 and
-  ``reconciling`` true; the operation completes after ``operation_ms`` and marks it ready.
-  ``update_mask`` paths (dotted allowed) are merged; without a mask the user-settable fields are
-  replaced. ``validate_only`` answers a done operation and persists nothing.
-
-Choices where Google does not document the answer:
-
-- A new revision (``<service>-<5-digit generation>-<3 letters>``) is created only when
-  ``template`` changes; traffic/label-only updates bump ``generation`` but keep the revision.
-- A non-empty ``service.etag`` that differs from the current one → ABORTED; so does a stale
-  policy etag in SetIamPolicy (the CRM-style "concurrent policy changes" message).
-- Update of a missing service without ``allow_missing`` → NOT_FOUND with the
-  "Resource ... of kind 'SERVICE' ..." message; ``allow_missing`` creates it.
-- ``template.revision`` naming an existing revision with a different template → ALREADY_EXISTS.
-- Secret references in env vars are not checked against Secret Manager at deploy time.
+GetService / ListServices / CreateService / UpdateService / DeleteService (the last three
+long-running) / Get/SetIamPolicy / TestIamPermissions. Each project is seeded with
+``thoth-mcp-server`` (us-central1, runtime ``thoth-mcp-sa``, env vars from the secrets
+``gitlab-token`` and ``gitlab-url``); it and every created service are answered by a stub HTTP
+server (:mod:`thothctl.emulator.stub`) on a loopback port chosen at start, so their URIs (and
+scheduler jobs aimed at them) are refreshed when the emulator starts. What is validated and the
+choices where Google does not say: docs/emulator.md, "Cloud Run".
 """
 
 from __future__ import annotations
 
 import random
+import re
 import string
+import threading
 import uuid
 from typing import Any
 
@@ -43,20 +25,19 @@ from google.longrunning import operations_pb2
 from thothctl.emulator import base, iam_policy
 from thothctl.emulator.base import EmulatedService, rpc
 from thothctl.emulator.operations import operations, pack
+from thothctl.emulator.run_validate import validate
 
 SERVICES_TABLE = "run.services"
 POLICIES_TABLE = "run.policies"
 STUB_TABLE = "run.stub"  # service name -> {"port": int} for stub-backed services
+# revision name -> {"env": {VAR: [secret, version]}, "values": {VAR: value}}: the secret env vars
+# a revision was created with, and their values once an instance of it started (stub.py)
+REVISIONS_TABLE = "run.revisions"
 
 SEEDED_SERVICE = "thoth-mcp-server"
 SEEDED_REGION = "us-central1"
 INVOKER_ROLE = "roles/run.invoker"
-RESERVED_PREFIXES = (
-    "run.googleapis.com",
-    "cloud.googleapis.com",
-    "serving.knative.dev",
-    "autoscaling.knative.dev",
-)
+SERVICE_ID_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$")
 USER_FIELDS = (
     "description",
     "labels",
@@ -136,6 +117,7 @@ class RunService(EmulatedService):
     def __init__(self, emulator):
         super().__init__(emulator)
         operations(emulator).register_effect("run.update", self._effect_ready)
+        operations(emulator).register_effect("run.delete", self._effect_deleted)
         self.stubs: dict[str, Any] = {}  # service name -> stub.StubServer
         self._ports: dict[str, int] = {}  # last stub port per service, reused across resets
 
@@ -185,6 +167,7 @@ class RunService(EmulatedService):
             uri=self._placeholder_uri(),
         )
         svc.latest_created_revision = f"{name}/revisions/{_revision_id(SEEDED_SERVICE, 1)}"
+        self._remember_revision(svc)
         self._mark_ready(svc)
         self.store.table(SERVICES_TABLE)[name] = svc
         self.store.table(POLICIES_TABLE)[name] = iam_policy.new_policy()
@@ -275,6 +258,21 @@ class RunService(EmulatedService):
             return out
 
     # --- internals -------------------------------------------------------------------------
+    def _remember_revision(self, svc: types.Service) -> None:
+        """Keep the secret env refs of the revision ``svc`` just created: its instances resolve
+        them when they start (stub.py), whatever later templates say."""
+        refs = {
+            env.name: [
+                env.value_source.secret_key_ref.secret,
+                env.value_source.secret_key_ref.version or "latest",
+            ]
+            for container in svc.template.containers
+            for env in container.env
+            if env.value_source.secret_key_ref.secret
+        }
+        revisions = self.store.table(REVISIONS_TABLE)
+        revisions.setdefault(svc.latest_created_revision, {"env": refs, "values": {}})
+
     def _mark_ready(self, svc: types.Service) -> None:
         ts = base.timestamp()
         svc.reconciling = False
@@ -331,37 +329,6 @@ class RunService(EmulatedService):
             raise _missing(name)
         return svc
 
-    def _validate(self, svc: types.Service) -> None:
-        if not svc.template.containers:
-            raise base.invalid("service.template.containers: at least one container is required.")
-        for field in ("labels", "annotations"):
-            for key in getattr(svc, field):
-                if key.split("/", 1)[0].endswith(RESERVED_PREFIXES) and "/" in key:
-                    raise base.invalid(
-                        f"service.{field}: the key {key!r} uses a reserved namespace "
-                        f"({', '.join(RESERVED_PREFIXES)})."
-                    )
-        for container in svc.template.containers:
-            if not container.image:
-                raise base.invalid(
-                    f"service.template.containers[{container.name}].image is required."
-                )
-            names = set()
-            for env in container.env:
-                if not env.name:
-                    raise base.invalid("service.template.containers.env.name is required.")
-                if env.name in names:
-                    raise base.invalid(f"Environment variable {env.name!r} is set more than once.")
-                names.add(env.name)
-                ref = env.value_source.secret_key_ref if "value_source" in env else None
-                if ref is not None and not ref.secret:
-                    raise base.invalid(
-                        f"Environment variable {env.name!r}: secret_key_ref.secret is required."
-                    )
-        total = sum(t.percent for t in svc.traffic)
-        if svc.traffic and total != 100:
-            raise base.invalid(f"service.traffic: percentages must add up to 100, got {total}.")
-
     # --- effects -----------------------------------------------------------------------------
     def _effect_ready(self, args: dict[str, Any]):
         svc = self.store.table(SERVICES_TABLE).get(args["name"])
@@ -371,7 +338,89 @@ class RunService(EmulatedService):
             self._mark_ready(svc)
         return _copy(svc), _copy(svc)
 
+    def _effect_deleted(self, args: dict[str, Any]):
+        key = args["name"]
+        svc = self.store.table(SERVICES_TABLE).pop(key, None)
+        if svc is None:
+            raise _missing(key)
+        self.store.table(POLICIES_TABLE).pop(key, None)
+        self.store.table(STUB_TABLE).pop(key, None)
+        stub = self.stubs.pop(key, None)
+        if stub is not None:  # stopping waits for its poll loop: not under the store lock
+            threading.Thread(target=stub.stop, daemon=True).start()
+        return _copy(svc), _copy(svc)
+
     # --- RPCs --------------------------------------------------------------------------------
+    @rpc(
+        "CreateService",
+        types.CreateServiceRequest,
+        operations_pb2.Operation,
+        mutating=True,
+        permission="run.services.create",
+    )
+    def create_service(self, request, context):
+        parts = request.parent.split("/")
+        if len(parts) != 4 or parts[0] != "projects" or parts[2] != "locations":
+            raise base.invalid(
+                f"Invalid parent {request.parent!r}: expected projects/PROJECT/locations/LOCATION."
+            )
+        sid = request.service_id
+        if not SERVICE_ID_RE.match(sid):
+            raise base.invalid(
+                f"Invalid service_id {sid!r}: up to 49 lowercase letters, digits or hyphens, "
+                "starting with a letter and not ending with a hyphen."
+            )
+        if request.service.name:
+            raise base.invalid("service.name must be empty: the name comes from service_id.")
+        pid = self.emu.resolve_project(parts[1])["id"]
+        key = service_name(pid, parts[3], sid)
+        if key in self.store.table(SERVICES_TABLE):
+            raise base.already_exists(f"Resource '{sid}' already exists.")
+        created = self._next_generation(key, None, request.service, [])
+        op_name = f"projects/{pid}/locations/{parts[3]}/operations/{uuid.uuid4()}"
+        if request.validate_only:
+            preview = pack(_copy(created))
+            return operations_pb2.Operation(
+                name=op_name, done=True, response=preview, metadata=preview
+            )
+        created.uri = self._placeholder_uri()
+        self.store.table(SERVICES_TABLE)[key] = created
+        self.store.table(POLICIES_TABLE)[key] = iam_policy.new_policy()
+        self.store.table(STUB_TABLE)[key] = {"port": 0}
+        if self.stubs:  # serving: give it its stub HTTP server (and uri) now
+            self.on_start()
+        return operations(self.emu).begin(
+            op_name,
+            "run.update",
+            {"name": key, "generation": created.generation},
+            metadata=_copy(self.store.table(SERVICES_TABLE)[key]),
+        )
+
+    @rpc(
+        "DeleteService",
+        types.DeleteServiceRequest,
+        operations_pb2.Operation,
+        mutating=True,
+        permission="run.services.delete",
+    )
+    def delete_service(self, request, context):
+        """The service is gone when the operation completes (its response: the last state)."""
+        svc = self._get(request.name)
+        if request.etag and request.etag != svc.etag:
+            raise base.aborted(
+                f"The etag {request.etag!r} does not match the current etag of the service; "
+                "read it again and retry."
+            )
+        key = self._key(request.name)
+        pid, location, _ = self._parse(key)
+        op_name = f"projects/{pid}/locations/{location}/operations/{uuid.uuid4()}"
+        if request.validate_only:
+            return operations_pb2.Operation(
+                name=op_name, done=True, response=pack(_copy(svc)), metadata=pack(_copy(svc))
+            )
+        svc.reconciling = True
+        return operations(self.emu).begin(op_name, "run.delete", {"name": key}, metadata=_copy(svc))
+
     @rpc("GetService", types.GetServiceRequest, types.Service, permission="run.services.get")
     def get_service(self, request, context):
         return self._get(request.name)
@@ -427,6 +476,7 @@ class RunService(EmulatedService):
                 name=op_name, done=True, response=pack(preview), metadata=pack(preview)
             )
         self.store.table(SERVICES_TABLE)[key] = updated
+        self._remember_revision(updated)
         if current is None:
             self.store.table(POLICIES_TABLE)[key] = iam_policy.new_policy()
         return operations(self.emu).begin(
@@ -464,7 +514,7 @@ class RunService(EmulatedService):
         updated = types.Service.wrap(dst)
         if not updated.traffic:
             updated.traffic.append(_latest_traffic())
-        self._validate(updated)
+        validate(updated)
         template_changed = types.RevisionTemplate.serialize(updated.template) != old_template
         if template_changed:
             _check_revision_name(key, current, updated.template.revision)

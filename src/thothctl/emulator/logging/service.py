@@ -1,6 +1,6 @@
-"""google.logging.v2.LoggingServiceV2: WriteLogEntries, ListLogEntries and TailLogEntries, plus
-:meth:`LoggingService.append`, the hook behind ``Emulator.write_log`` that the emulated scheduler,
-the stub Cloud Run service and Secret Manager use to write their entries.
+"""google.logging.v2.LoggingServiceV2: WriteLogEntries, ListLogEntries, TailLogEntries, ListLogs,
+DeleteLog, plus :meth:`LoggingService.append`, the hook behind ``Emulator.write_log`` that the
+emulated scheduler, the stub Cloud Run service and Secret Manager use to write their entries.
 
 Entries are kept in the store (table ``logging.entries``) in their JSON form (camelCase, as
 ``json_format.MessageToDict`` renders a LogEntry), keyed by project, timestamp and insert id, so a
@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from google.cloud.logging_v2 import types
-from google.protobuf import any_pb2, json_format
+from google.protobuf import any_pb2, empty_pb2, json_format
 
 from thothctl.emulator import base
 from thothctl.emulator.base import EmulatedService, EmulatorError, rpc
@@ -425,6 +425,50 @@ class LoggingService(EmulatedService):
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+
+    @rpc(
+        "ListLogs",
+        types.ListLogsRequest,
+        types.ListLogsResponse,
+        permission="logging.logs.list",
+    )
+    def list_logs(self, request, context):
+        """The logs of a project that have entries, by name (URL-encoded log ids)."""
+        projects = self._projects([request.parent])
+        names = sorted(
+            {
+                row["entry"]["logName"]
+                for row in self._entries(projects)
+                if "logName" in row["entry"]
+            }
+        )
+        page, token = base.paginate(
+            names, request, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+        )
+        return types.ListLogsResponse(log_names=page, next_page_token=token)
+
+    @rpc(
+        "DeleteLog",
+        types.DeleteLogRequest,
+        empty_pb2.Empty,
+        mutating=True,
+        permission="logging.logs.delete",
+    )
+    def delete_log(self, request, context):
+        """Delete every entry of one log; NOT_FOUND when it has none. New entries bring it back."""
+        project, log_id = self._parse_log_name(request.log_name)
+        name = f"projects/{project}/logs/{log_id}"
+        table = self.store.table(ENTRIES_TABLE)
+        doomed = [
+            key
+            for key, row in table.items()
+            if row["project"] == project and row["entry"].get("logName") == name
+        ]
+        if not doomed:
+            raise base.not_found(f"Log {request.log_name} not found.")
+        for key in doomed:
+            del table[key]
+        return empty_pb2.Empty()
 
     def control_ops(self):
         def write(args: dict[str, Any]) -> dict[str, Any]:

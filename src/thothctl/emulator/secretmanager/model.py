@@ -327,9 +327,12 @@ class SecretManagerModel:
                 f"Invalid secret_id {sid!r}: a secret ID is 1-255 characters of letters, numerals, "
                 "'-' and '_'."
             )
-        if secret is None:
+        if secret is None and not loc:
             raise base.invalid("Secret must be provided.")
-        secret = types.Secret.deserialize(types.Secret.serialize(secret))
+        # A regional secret needs nothing but its id (Google's regional quickstart sends none).
+        secret = types.Secret.deserialize(types.Secret.serialize(secret or types.Secret()))
+        # Tags are input-only: bound at creation, never stored on or returned with the secret.
+        secret.tags = {}
         self._check_replication(secret, loc)
         self._check_labels(dict(secret.labels))
         self._check_annotations(dict(secret.annotations))
