@@ -33,10 +33,10 @@ MAX_PAYLOAD = 65536
 MAX_ALIASES = 50
 MAX_TOPICS = 10
 
-SECRET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
-TOPIC_RE = re.compile(r"^projects/[^/]+/topics/[^/]+$")
-LOCATION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+SECRET_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")  # always fullmatch: $ allows a final \n
+ALIAS_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+TOPIC_RE = re.compile(r"projects/[^/\x00-\x1f\x7f]+/topics/[^/\x00-\x1f\x7f]+")
+LOCATION_RE = re.compile(r"[a-z]+-[a-z]+[0-9]+")
 SUPPORTED_ROLES = {
     "roles/owner",
     "roles/editor",
@@ -111,7 +111,7 @@ class SecretManagerModel:
             len(parts) == 4
             and parts[0] == "projects"
             and parts[2] == "locations"
-            and LOCATION_RE.match(parts[3])
+            and LOCATION_RE.fullmatch(parts[3])
         ):
             return self.emu.resolve_project(parts[1]), parts[3]
         raise base.invalid(f"Invalid resource field value in the request: parent {parent!r}.")
@@ -129,7 +129,7 @@ class SecretManagerModel:
             project, loc, sid = self.emu.resolve_project(parts[1]), parts[3], parts[5]
         else:
             raise base.invalid(f"Invalid resource field value in the request: name {name!r}.")
-        if not SECRET_ID_RE.match(sid):
+        if not SECRET_ID_RE.fullmatch(sid):
             raise base.invalid(f"Invalid resource field value in the request: secret id {sid!r}.")
         return project, loc, sid
 
@@ -180,7 +180,7 @@ class SecretManagerModel:
             number = str(max(int(n) for n in versions))
         elif token.isdigit() and int(token) > 0:
             number = str(int(token))
-        elif ALIAS_RE.match(token):
+        elif ALIAS_RE.fullmatch(token):
             aliases = dict(rec["secret"].version_aliases)
             if token not in aliases:
                 raise base.not_found(f"Secret Version [{public}/versions/{token}] not found.")
@@ -235,7 +235,7 @@ class SecretManagerModel:
         total = 0
         for k, v in annotations.items():
             total += len(k.encode()) + len(v.encode())
-            if not re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$", k):
+            if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?", k):
                 raise base.invalid(f"Invalid annotation key {k!r}.")
         if total >= 16 * 1024:
             raise base.invalid("The total size of annotations must be less than 16KiB.")
@@ -244,7 +244,7 @@ class SecretManagerModel:
         if len(secret.topics) > MAX_TOPICS:
             raise base.invalid(f"A secret can have at most {MAX_TOPICS} topics.")
         for topic in secret.topics:
-            if not TOPIC_RE.match(topic.name):
+            if not TOPIC_RE.fullmatch(topic.name):
                 raise base.invalid(
                     f"Invalid topic name {topic.name!r}: expected projects/*/topics/*."
                 )
@@ -290,7 +290,7 @@ class SecretManagerModel:
         if len(aliases) > MAX_ALIASES:
             raise base.invalid(f"A secret can have at most {MAX_ALIASES} version aliases.")
         for alias, number in aliases.items():
-            if not ALIAS_RE.match(alias) or alias in ("latest", "NEW"):
+            if not ALIAS_RE.fullmatch(alias) or alias in ("latest", "NEW"):
                 raise base.invalid(
                     f"Invalid version alias {alias!r}: start with a letter, then up to 62 letters, "
                     "digits, '-' or '_'; 'latest' and 'NEW' are reserved."
@@ -316,13 +316,13 @@ class SecretManagerModel:
             if not replicas:
                 raise base.invalid("Secret.replication.user_managed.replicas cannot be empty.")
             for replica in replicas:
-                if not LOCATION_RE.match(replica.location):
+                if not LOCATION_RE.fullmatch(replica.location):
                     raise base.invalid(f"Invalid replica location {replica.location!r}.")
 
     # --- secrets ---------------------------------------------------------------------------
     def create_secret(self, parent: str, sid: str, secret: types.Secret | None) -> types.Secret:
         project, loc = self.parent(parent)
-        if not SECRET_ID_RE.match(sid):
+        if not SECRET_ID_RE.fullmatch(sid):
             raise base.invalid(
                 f"Invalid secret_id {sid!r}: a secret ID is 1-255 characters of letters, numerals, "
                 "'-' and '_'."
@@ -330,7 +330,7 @@ class SecretManagerModel:
         if secret is None and not loc:
             raise base.invalid("Secret must be provided.")
         # A regional secret needs nothing but its id (Google's regional quickstart sends none).
-        secret = types.Secret.deserialize(types.Secret.serialize(secret or types.Secret()))
+        secret = types.Secret.deserialize(types.Secret.serialize(secret if secret is not None else types.Secret()))
         # Tags are input-only: bound at creation, never stored on or returned with the secret.
         secret.tags = {}
         self._check_replication(secret, loc)
