@@ -354,6 +354,7 @@ class Emulator:
                 else self.denied.difference_update(a["permissions"])
             ),
             "save": lambda a: self.store.flush(),
+            "rest_requests": lambda a: self._rest.requests() if self._rest is not None else {},
         }
         for svc in self.services:
             ops.update(svc.control_ops())

@@ -23,6 +23,7 @@ import logging
 import socket
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -93,6 +94,8 @@ class Request:
 class Router:
     def __init__(self, emu: Emulator):
         self.routes = routing.build(emu)
+        self.served: Counter[str] = Counter()  # RPC method -> requests answered over REST
+        self._count_lock = threading.Lock()
         self.by_method: dict[str, list[routing.Route]] = {}
         for route in self.routes:
             self.by_method.setdefault(route.method, []).append(route)
@@ -113,6 +116,8 @@ class Router:
                 )
             )
         route, path_vars = found
+        with self._count_lock:
+            self.served[f"/{route.service.service_name}/{route.spec.name}"] += 1
         context = RestContext(req)
         try:
             if route.adapt is not None:
@@ -262,6 +267,13 @@ class RestServer:
         )
         self._thread.start()
         return self._server.server_address[1]
+
+    def requests(self) -> dict[str, int]:
+        """How many requests each RPC answered over REST (the control op ``rest_requests``)."""
+        if self._server is None:
+            return {}
+        with self._server.router._count_lock:
+            return dict(self._server.router.served)
 
     def stop(self) -> None:
         if self._server is not None:
