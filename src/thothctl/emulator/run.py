@@ -370,8 +370,6 @@ class RunService(EmulatedService):
                 f"Invalid service_id {sid!r}: up to 49 lowercase letters, digits or hyphens, "
                 "starting with a letter and not ending with a hyphen."
             )
-        if request.service.name:
-            raise base.invalid("service.name must be empty: the name comes from service_id.")
         pid = self.emu.resolve_project(parts[1])["id"]
         key = service_name(pid, parts[3], sid)
         if key in self.store.table(SERVICES_TABLE):
