@@ -61,6 +61,7 @@ class ClientSettings:
     emulator_host: str | None = None
     embedded_emulator: bool = False
     emulator_data: str | None = None
+    access_token_file: str | None = None  # else CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
@@ -131,7 +132,13 @@ class _RetryingClient:
             kwargs.setdefault("timeout", owner.timeout)
             owner.trace(self._api, name, args, kwargs)
             owner.stats.add(calls=1)
-            return attr(*args, **kwargs)
+            try:
+                return attr(*args, **kwargs)
+            except Exception as exc:
+                mapped = rest_status_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from None
 
         call.__name__ = name
         return call
@@ -150,6 +157,7 @@ class Clients:
         self._lock = threading.RLock()
         self._embedded = None
         self._channel = None
+        self._extra_channels: list[Any] = []  # gRPC to loopback overrides (gRPC-only libraries)
 
     # --- policy ----------------------------------------------------------------------------
     @cached_property
@@ -236,6 +244,9 @@ class Clients:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        for channel in self._extra_channels:
+            channel.close()
+        self._extra_channels.clear()
         if self._embedded is not None:
             self._embedded.close()
             self._embedded = None
@@ -247,19 +258,13 @@ class Clients:
             from google.auth.credentials import AnonymousCredentials
 
             return AnonymousCredentials()
-        import google.auth
-        from google.auth import exceptions as auth_exc
-
-        try:
-            creds, _ = google.auth.default(
-                scopes=[CLOUD_PLATFORM_SCOPE], quota_project_id=self.settings.quota_project
-            )
-        except auth_exc.DefaultCredentialsError:
-            raise AuthError(
-                "no Google credentials found",
-                hint="run `gcloud auth application-default login`, set "
-                "GOOGLE_APPLICATION_CREDENTIALS, or try it locally with --emulator",
-            ) from None
+        token_file = self.settings.access_token_file or self.settings.environ.get(
+            "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"
+        )
+        if token_file:
+            creds = access_token_credentials(token_file, self.settings.quota_project)
+        else:
+            creds = self._default_credentials()
         if self.settings.impersonate_service_account:
             from google.auth import impersonated_credentials
 
@@ -273,25 +278,92 @@ class Clients:
                 creds = creds.with_quota_project(self.settings.quota_project)
         return creds
 
+    def _default_credentials(self):
+        import google.auth
+        from google.auth import exceptions as auth_exc
+
+        try:
+            creds, _ = google.auth.default(
+                scopes=[CLOUD_PLATFORM_SCOPE], quota_project_id=self.settings.quota_project
+            )
+        except auth_exc.DefaultCredentialsError:
+            raise AuthError(
+                "no Google credentials found",
+                hint="run `gcloud auth application-default login`, set "
+                "GOOGLE_APPLICATION_CREDENTIALS or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE, or try it "
+                "locally with --emulator",
+            ) from None
+        return creds
+
     def endpoint_override(self, api: str) -> str | None:
         key = APIS[api][0]
         value = self.settings.environ.get(f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{key}")
         return value.rstrip("/") if value else None
 
+    @cached_property
+    def emulator_rest_endpoint(self) -> str:
+        """``http://host:port`` of the emulator's REST listener (asked of its control plane)."""
+        from thothctl.emulator import control
+        from thothctl.errors import OperationError
+
+        try:
+            address = control.call(self.emulator_host or "", "info").get("rest_address")
+        except control.ControlError as exc:
+            raise OperationError(exc.message, hint=exc.hint) from None
+        if not address:
+            raise OperationError(
+                "the emulator serves no REST listener, so --transport rest cannot reach it",
+                hint="start it with a REST port, or use --transport grpc",
+            )
+        return f"http://{address}"
+
     def _build(self, api: str, client_cls: Any, grpc_transport_cls: Any) -> _RetryingClient:
+        """The client of one API. REST where asked (``--transport rest`` or an endpoint override,
+        as gcloud's overrides are REST endpoints) and the library has a REST transport; gRPC
+        otherwise (the IAM admin and Logging libraries are gRPC-only). The emulator, and an
+        override that is a plain-http loopback address (an emulator too), need no credentials;
+        any other endpoint gets the real ones."""
+        has_rest = "rest" in getattr(client_cls, "_transport_registry", {})
+        override = self.endpoint_override(api)
         if self.settings.emulated:
+            if self.settings.transport == "rest" and has_rest:
+                return self._client(api, client_cls, "rest", self.emulator_rest_endpoint, True)
             transport = grpc_transport_cls(channel=self.channel())
             return _RetryingClient(client_cls(transport=transport), self, api)
+        if override and is_loopback_http(override):
+            if has_rest:
+                return self._client(api, client_cls, "rest", override, True)
+            import grpc
+
+            channel = grpc.insecure_channel(override.split("://", 1)[1].split("/", 1)[0])
+            with self._lock:
+                self._extra_channels.append(channel)
+            return _RetryingClient(
+                client_cls(transport=grpc_transport_cls(channel=channel)), self, api
+            )
+        transport_name = (
+            "rest" if has_rest and (override or self.settings.transport == "rest") else "grpc"
+        )
+        if override and transport_name == "grpc":
+            override = override.split("://", 1)[-1].split("/", 1)[0]
+        return self._client(api, client_cls, transport_name, override, False)
+
+    def _client(
+        self, api: str, client_cls: Any, transport: str, endpoint: str | None, anonymous: bool
+    ) -> _RetryingClient:
         options: dict[str, Any] = {}
-        transport_name = self.settings.transport
-        override = self.endpoint_override(api)
-        if override:
-            options["api_endpoint"] = override
-            transport_name = "rest"
-        if self.settings.quota_project:
+        if endpoint:
+            options["api_endpoint"] = endpoint
+        if self.settings.quota_project and not anonymous:
             options["quota_project_id"] = self.settings.quota_project
+        if anonymous:
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials = AnonymousCredentials()
+        else:
+            credentials = self.credentials
         client = client_cls(
-            credentials=self.credentials, transport=transport_name, client_options=options or None
+            credentials=credentials, transport=transport, client_options=options or None
         )
         return _RetryingClient(client, self, api)
 
@@ -349,6 +421,95 @@ class Clients:
         return self._build(
             "logging", LoggingServiceV2Client, transports.LoggingServiceV2GrpcTransport
         )
+
+
+def is_loopback_http(url: str) -> bool:
+    """A plain-http endpoint on this machine (an emulator): it needs no Google credentials."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def access_token_credentials(path: str, quota_project: str | None = None):
+    """Credentials from an access-token file, as gcloud's --access-token-file reads it (CI
+    systems that mint short-lived tokens write one): the token is used as is, never refreshed."""
+    from pathlib import Path
+
+    from google.oauth2 import credentials as oauth2
+
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuthError(
+            f"cannot read the access token file {path}: {getattr(exc, 'strerror', None) or exc}",
+            hint="point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a readable file holding one token",
+        ) from None
+    if not token:
+        raise AuthError(
+            f"the access token file {path} is empty",
+            hint="write a fresh token into it (e.g. `gcloud auth print-access-token`)",
+        )
+    creds = oauth2.Credentials(token=token)
+    return creds.with_quota_project(quota_project) if quota_project else creds
+
+
+def rest_status_error(exc: BaseException) -> BaseException:
+    """A REST error as the exception of the gRPC status its JSON names.
+
+    Google's JSON error carries the status (``"error": {"status": "ALREADY_EXISTS"}``), but
+    google-api-core picks the exception by HTTP status alone: 409 is ``Conflict`` for both
+    ABORTED and ALREADY_EXISTS, 400 ``BadRequest`` for FAILED_PRECONDITION too. Re-made from the
+    status (and the ``details`` parsed back into their messages), a REST error reads like the
+    gRPC one everywhere else (``errors.code_of``, retries, hints). Anything else is returned as
+    is."""
+    response = getattr(exc, "response", None)
+    if response is None or not hasattr(response, "json"):
+        return exc
+    try:
+        error = response.json()["error"]
+        code_name = error["status"]
+    except (ValueError, KeyError, TypeError):
+        return exc
+    import grpc
+    from google.api_core import exceptions
+
+    code = getattr(grpc.StatusCode, str(code_name), None)
+    if code is None:
+        return exc
+    return exceptions.from_grpc_status(
+        code,
+        error.get("message", ""),
+        details=_rest_details(error.get("details") or []),
+        response=response,
+    )
+
+
+def _rest_details(details: list[Any]) -> list[Any]:
+    from google.protobuf import json_format
+    from google.rpc import error_details_pb2
+
+    out: list[Any] = []
+    for detail in details:
+        name = str(detail.get("@type", "")).rsplit(".", 1)[-1] if isinstance(detail, dict) else ""
+        cls = getattr(error_details_pb2, name, None)
+        if cls is None:
+            out.append(detail)
+            continue
+        body = {k: v for k, v in detail.items() if k != "@type"}
+        try:
+            out.append(json_format.ParseDict(body, cls(), ignore_unknown_fields=True))
+        except json_format.ParseError:
+            out.append(detail)
+    return out
 
 
 _SECRET_FIELDS = ("payload", "data", "value", "secret_data")

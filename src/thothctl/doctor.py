@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from thothctl import apis as apislib
@@ -94,6 +95,95 @@ def _update_service(svc: cloudrun.ServiceInfo, flags: str) -> str:
     return f"gcloud run services update {svc.service} --region {svc.region} {flags}"
 
 
+def _alias_fix(name: str, project: str, live: dict[str, int], expected: dict) -> str:
+    """The gcloud command(s) that put the configured aliases where rotate would."""
+    base = f"gcloud secrets update {name} --project {project}"
+    moves = ",".join(f"{a}={n}" for a, n in expected.items() if n is not None and live.get(a) != n)
+    gone = ",".join(a for a, n in expected.items() if n is None and a in live)
+    parts = [f"{base} --update-version-aliases={moves}"] if moves else []
+    return " && ".join(parts + ([f"{base} --remove-version-aliases={gone}"] if gone else []))
+
+
+def conditional_public(
+    conditional: list[iampolicy.Binding], check: str, fix: Callable[[str, str], str], what: str
+) -> list[Finding]:
+    """allUsers / allAuthenticatedUsers in a conditional binding: public whenever the condition
+    holds (a problem, as an unconditional one is)."""
+    return [
+        Finding(
+            check,
+            PROBLEM,
+            f"{m} holds {b.role} under condition {b.condition}: {what} is public when it holds",
+            fix(m, b.role),
+        )
+        for b in conditional
+        for m in b.members
+        if m in PUBLIC
+    ]
+
+
+def only_conditional(
+    check: str, member: str, role: str, conditional: list[iampolicy.Binding], harm: str, fix: str
+) -> Finding | None:
+    """A member who holds ``role`` only through conditional bindings: a warning naming the
+    conditions (when one does not hold: ``harm``), instead of "lacks it" or "ok"."""
+    conditions = [b.condition for b in conditional if b.role == role and member in b.members]
+    if not conditions:
+        return None
+    held = ", ".join(map(str, conditions))
+    message = f"{member} holds {role} only under condition {held}: {harm} when it does not hold"
+    return Finding(check, WARNING, message, fix)
+
+
+def alias_findings(spec: Any, st: secrets.SecretStatus, project: str) -> list[Finding]:
+    """The configured aliases (``aliases = ["current", "previous"]``) must name enabled versions,
+    newest first, as `secrets rotate` leaves them: one on a disabled or destroyed version breaks
+    whatever reads it (problem), an order that runs backwards is a rotation race's leftover
+    (problem), and aliases behind the newest enabled version (after `secrets set`) a warning."""
+    if not spec.aliases or st.versions is None:
+        return []
+    check, states = f"secret:{st.name}.aliases", {v.number: v.state for v in st.versions}
+    live = {a: st.aliases[a] for a in spec.aliases if a in st.aliases}
+    expected = secrets.store.derive_aliases(
+        spec.aliases, [n for n, state in states.items() if state == "ENABLED"]
+    )
+    fix = _alias_fix(st.name, project, live, expected)
+    bad = [
+        f"{a} -> {n} ({states.get(n, 'missing').lower()})"
+        for a, n in live.items()
+        if states.get(n) != "ENABLED"
+    ]
+    if bad:
+        return [Finding(check, PROBLEM, f"alias {', '.join(bad)}: reading it fails", fix)]
+    order = list(live.items())
+    backwards = [
+        f"{a} -> {n} is not older than {b} -> {m}" for (b, m), (a, n) in pairwise(order) if n >= m
+    ]
+    if backwards:
+        return [Finding(check, PROBLEM, f"aliases run backwards: {'; '.join(backwards)}", fix)]
+    if live != {a: n for a, n in expected.items() if n is not None}:
+        shown = ", ".join(f"{a} -> {n}" for a, n in expected.items())
+        message = f"aliases lag behind the enabled versions (rotate would set {shown})"
+        return [Finding(check, WARNING, message, fix)]
+    return [Finding(check, OK, ", ".join(f"{a} -> {n}" for a, n in live.items()) or "none set")]
+
+
+def pin_behind(svc: cloudrun.ServiceInfo, spec: Any, ref: Any, st: Any) -> Finding | None:
+    """A service env var pinned to an enabled version older than the newest enabled one: a
+    rotation did not reach the service (or a slow one pinned backwards)."""
+    enabled = [v.number for v in (st.versions or []) if v.state == "ENABLED"]
+    if not ref.version.isdigit() or not enabled or int(ref.version) >= max(enabled):
+        return None
+    newest = max(enabled)
+    return Finding(
+        f"service.env.{spec.env}",
+        PROBLEM,
+        f"{spec.env} pins {spec.name} version {ref.version}, but version {newest} is the newest "
+        "enabled one: the service still reads the old value",
+        _update_service(svc, f"--update-secrets {spec.env}={spec.name}:{newest}"),
+    )
+
+
 class _Checks:
     def __init__(self, cfg: Config, clients: Any):
         self.cfg = cfg
@@ -160,8 +250,18 @@ class _Checks:
         if self.service is None:
             return
         svc = self.service
-        policy = self.clients.run.get_iam_policy(request={"resource": svc.name})
+        policy = self.clients.run.get_iam_policy(request=iampolicy.get_request(svc.name))
         bindings = iampolicy.all_bindings(policy)
+        conditional = iampolicy.conditional_bindings(policy)
+        self.report.findings += conditional_public(
+            conditional,
+            "service.public",
+            lambda m, role: (
+                f"gcloud run services remove-iam-policy-binding {svc.service} "
+                f"--region {svc.region} --member {m} --role {role} --all"
+            ),
+            "the service",
+        )
         for role, member in _public(bindings):
             self.add(
                 "service.public",
@@ -171,8 +271,18 @@ class _Checks:
                 f"{svc.region} --member {member} --role {role}",
             )
         member = f"serviceAccount:{self.cfg.scheduler_email(self.project)}"
+        only_if = only_conditional(
+            "scheduler.invoker",
+            member,
+            serviceaccounts.INVOKER_ROLE,
+            conditional,
+            "scheduled calls get 403",
+            "thothctl init --only iam",
+        )
         if member in bindings.get(serviceaccounts.INVOKER_ROLE, []):
             self.add("scheduler.invoker", OK, f"{member} may invoke the service")
+        elif only_if is not None:
+            self.report.findings.append(only_if)
         else:
             self.add(
                 "scheduler.invoker",
@@ -216,6 +326,10 @@ class _Checks:
                     f"thothctl secrets rotate {spec.name} --update-service",
                 )
                 return
+        behind = pin_behind(svc, spec, ref, status) if status is not None else None
+        if behind is not None:
+            self.report.findings.append(behind)
+            return
         self.add(check, OK, f"{spec.env} from {spec.name}:{ref.version}")
 
     # --- the scheduler account and the secrets -----------------------------------------------
@@ -257,10 +371,29 @@ class _Checks:
             )
         else:
             self.add(check, OK, f"latest version {latest.number} enabled")
+        spec = self.cfg.secrets[st.name]
+        self.report.findings.extend(alias_findings(spec, st, self.project))
         bindings = st.bindings or {}
         runtime = f"serviceAccount:{self.cfg.runtime_email(self.project)}"
+        conditional = st.conditional_bindings or []
+        only_if = only_conditional(
+            f"{check}.access",
+            runtime,
+            secrets.ACCESSOR_ROLE,
+            conditional,
+            "the service fails to start",
+            f"thothctl secrets grant {st.name} {runtime}",
+        )
+        self.report.findings += conditional_public(
+            conditional,
+            f"{check}.public",
+            lambda m, role: f"thothctl secrets revoke {st.name} {m} --role {role} --all-conditions",
+            "the secret",
+        )
         if runtime in bindings.get(secrets.ACCESSOR_ROLE, []):
             self.add(f"{check}.access", OK, f"{runtime} can access it")
+        elif only_if is not None:
+            self.report.findings.append(only_if)
         else:
             self.add(
                 f"{check}.access",

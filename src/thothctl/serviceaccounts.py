@@ -79,8 +79,9 @@ def ensure_account(
 
 
 def invokers(clients: Any, service: str) -> list[str]:
-    """The members holding roles/run.invoker on the Cloud Run service ``service`` (full name)."""
-    policy = clients.run.get_iam_policy(request={"resource": service})
+    """The members holding roles/run.invoker on the Cloud Run service ``service`` (full name)
+    unconditionally (a conditional binding, e.g. one that expires, does not count)."""
+    policy = clients.run.get_iam_policy(request=iampolicy.get_request(service))
     return iampolicy.members(policy, INVOKER_ROLE)
 
 
@@ -104,7 +105,7 @@ def grant_invoker(clients: Any, service: str, email: str) -> GrantResult:
     """Give ``email`` roles/run.invoker on the Cloud Run service ``service`` (full name)."""
     member = f"serviceAccount:{email}"
     change = iampolicy.modify(
-        lambda: clients.run.get_iam_policy(request={"resource": service}),
+        lambda: clients.run.get_iam_policy(request=iampolicy.get_request(service)),
         lambda policy: clients.run.set_iam_policy(request={"resource": service, "policy": policy}),
         lambda policy: iampolicy.add_member(policy, INVOKER_ROLE, member),
         resource=service.rsplit("/", 1)[-1],

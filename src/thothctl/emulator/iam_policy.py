@@ -1,7 +1,10 @@
 """google.iam.v1 policy semantics shared by every emulated resource that has an IAM policy
 (Secret Manager secrets, Cloud Run services): docs/emulator.md, "IAM policies".
 
-- GetIamPolicy accepts requested_policy_version 0, 1 or 3.
+- GetIamPolicy accepts requested_policy_version 0, 1 or 3; a policy with conditional bindings
+  read below version 3 shows them as ``ROLE_withcond_HASH`` without their conditions.
+- SetIamPolicy: conditional bindings need version 3; a version-1 write with an etag over a
+  policy that has conditions is refused (without an etag it overwrites, conditions lost).
 - :func:`get_policy_rpc` and :func:`set_policy_rpc` declare both RPCs for a service that
   provides ``policy_of(resource)`` (the stored policy; NOT_FOUND for a missing resource) and
   ``keep_policy(resource, policy)``.
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Collection
 from typing import Any
@@ -41,6 +45,30 @@ def new_policy() -> policy_pb2.Policy:
 def copy(policy: policy_pb2.Policy) -> policy_pb2.Policy:
     out = policy_pb2.Policy()
     out.CopyFrom(policy)
+    return out
+
+
+def _has_conditions(policy: policy_pb2.Policy) -> bool:
+    return any(b.HasField("condition") for b in policy.bindings)
+
+
+def as_version(policy: policy_pb2.Policy, requested: int) -> policy_pb2.Policy:
+    """The policy as a GetIamPolicy of ``requested_policy_version`` returns it: version 3 only
+    when it has conditions; below 3, each conditional binding's role becomes
+    ``ROLE_withcond_HASH`` and its condition is hidden (Google's "withcond" form)."""
+    out = copy(policy)
+    if not _has_conditions(out):
+        out.version = 1
+        return out
+    if requested >= 3:
+        out.version = 3
+        return out
+    out.version = 1
+    for b in out.bindings:
+        if b.HasField("condition"):
+            digest = hashlib.sha1(b.condition.SerializeToString()).hexdigest()[:20]
+            b.role = f"{b.role}_withcond_{digest}"
+            b.ClearField("condition")
     return out
 
 
@@ -98,6 +126,16 @@ def apply_set(
         raise base.invalid(
             f"Invalid policy version {incoming.version}: valid versions are 0, 1 and 3."
         )
+    if _has_conditions(incoming) and incoming.version != 3:
+        raise base.invalid(
+            "A policy with conditional role bindings must be written as version 3 "
+            f"(the request's policy has version {incoming.version})."
+        )
+    if incoming.etag and incoming.version != 3 and _has_conditions(current):
+        raise base.invalid(
+            "The policy has conditional role bindings: read it with requested_policy_version 3 "
+            "and write it back as version 3."
+        )
     if incoming.etag and incoming.etag != current.etag:
         raise base.aborted(
             "There were concurrent policy changes. Please retry the whole read-modify-write with "
@@ -118,7 +156,7 @@ def apply_set(
             new.audit_configs.extend(incoming.audit_configs)
         elif path not in ("etag", "version"):
             raise base.invalid(f"Invalid update_mask path {path!r} for a policy.")
-    new.version = max(incoming.version, 1)
+    new.version = 3 if _has_conditions(new) else 1
     new.etag = base.new_policy_etag()
     return new
 
@@ -131,7 +169,9 @@ def get_policy_rpc(permission: str) -> Any:
     )
     def get_iam_policy(self, request, context):
         check_requested_version(request)
-        return copy(self.policy_of(request.resource))
+        return as_version(
+            self.policy_of(request.resource), request.options.requested_policy_version
+        )
 
     return get_iam_policy
 
@@ -150,6 +190,6 @@ def set_policy_rpc(permission: str, supported_roles: Collection[str] | None = No
         current = self.policy_of(request.resource)
         policy = apply_set(current, request, supported_roles=supported_roles)
         self.keep_policy(request.resource, policy)
-        return copy(policy)
+        return as_version(policy, request.policy.version)
 
     return set_iam_policy

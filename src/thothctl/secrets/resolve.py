@@ -9,6 +9,7 @@ default; else, for a required secret, :class:`SecretNotFound`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,13 +57,16 @@ def fetch(
                 number, data = found
     except NotFoundError:
         return None
-    try:
-        return number, data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = None
+    # A UnicodeDecodeError holds the whole value: dropped here, never the context of an error.
+    with contextlib.suppress(UnicodeDecodeError):
+        text = data.decode("utf-8")
+    if text is None:
         raise OperationError(
             f"secret {spec.name} version {number} is not UTF-8 text: it cannot be put in "
             f"${env or spec.env}"
-        ) from None
+        )
+    return number, text
 
 
 def fallback(spec: SecretSpec, env: str | None = None, required: bool | None = None) -> Resolved:
