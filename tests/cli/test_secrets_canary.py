@@ -78,3 +78,68 @@ def test_the_canary_never_leaks(enabled_apis, cli, clients, tmp_path, monkeypatc
     )
     for entry in entries:
         assert CANARY not in str(entry)
+
+
+# --- exceptions: what a caller, a logger or an error tracker can reach ---------------------------
+
+
+def carried(exc: BaseException) -> str:
+    """Everything an exception holds (args, message, repr, attributes) down its whole
+    __cause__/__context__ chain: what a traceback, a logger or an error tracker can show."""
+    out, todo, seen = [], [exc], set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        out += [repr(e.args), str(e), repr(e), repr(vars(e))]
+        todo += [e.__cause__, e.__context__]
+    return "\n".join(out)
+
+
+def raised(fn) -> BaseException:
+    try:
+        fn()
+    except Exception as exc:
+        return exc
+    raise AssertionError("nothing was raised")
+
+
+def test_no_exception_carries_the_value(enabled_apis, clients, tmp_path, monkeypatch):
+    import google_crc32c
+    from google.cloud import secretmanager
+
+    from thothctl.config import load_config
+    from thothctl.runtime import SecretResolver
+    from thothctl.secrets import resolve, store, values
+
+    config = load_config(environ={}, emulator=True, cwd=tmp_path)
+    token, creds = config.secrets["gitlab-token"], config.secrets["google-application-credentials"]
+    not_utf8 = CANARY.encode() + b"\xff"
+    store.create(clients, "gitlab-token")
+    store.add_version(clients, "gitlab-token", values.SecretValue(not_utf8, "test"))
+    monkeypatch.chdir(tmp_path)
+    resolver = SecretResolver(environ={"THOTHCTL_EMULATOR_HOST": enabled_apis.address})
+    corrupted = secretmanager.AccessSecretVersionResponse(
+        name="projects/thoth-local/secrets/gitlab-token/versions/1",
+        payload={"data": CANARY.encode(), "data_crc32c": google_crc32c.value(b"other")},
+    )
+    paths = {
+        "runtime.get_secret of a value that is not UTF-8": lambda: resolver.get("gitlab-token"),
+        "exec's resolution of it": lambda: resolve.resolve_one(clients, token, {}),
+        "a value that is not UTF-8": lambda: values.value_from_stdin(token, not_utf8),
+        "a value that is not JSON": lambda: values.value_from_stdin(
+            creds, b'{"k": "' + CANARY.encode()
+        ),
+        "JSON nested too deeply": lambda: values.value_from_stdin(
+            creds, b"[" * 5000 + CANARY.encode()
+        ),
+        "a CRC32C mismatch on access": lambda: store._verified_payload(corrupted, "gitlab-token"),
+    }
+    try:
+        for what, fn in paths.items():
+            exc = raised(fn)
+            assert CANARY not in carried(exc), what
+            assert getattr(exc, "exit_code", None) in (1, 2), (what, exc)
+    finally:
+        resolver.close()

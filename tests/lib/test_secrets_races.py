@@ -217,3 +217,59 @@ def test_a_slow_rotate_with_update_service_racing_a_plain_rotate_pins_the_newest
     assert "version 3" in note.text
     report = doctor.run(config, clients)
     assert not [f for f in report.findings if f.level == doctor.PROBLEM and NAME in f.message]
+
+
+def test_disable_previous_removes_the_previous_alias_instead_of_leaving_it_on_a_disabled_version(
+    old_token, clients, config
+):
+    first = rotate.rotate(clients, config, old_token, SecretValue(b"token-2", "test"))
+    assert first.aliases == {"current": 2, "previous": 1}
+
+    result = rotate.rotate(clients, config, old_token, SecretValue(b"token-3", "test"), keep=1)
+
+    assert result.disabled == [2, 1] and result.aliases == {"current": 3, "previous": None}
+    assert states(clients) == {1: "DISABLED", 2: "DISABLED", 3: "ENABLED"}
+    assert aliases(clients) == {"current": 3}
+    report = doctor.run(config, clients)
+    assert [f.level for f in report.findings if f.check == f"secret:{NAME}.aliases"] == ["ok"]
+
+
+def test_doctor_flags_aliases_and_pins_left_backwards_with_the_exact_fix(
+    old_token, clients, config
+):
+    """What the race used to leave behind: current on 2, previous on the newer 3, the service
+    pinned to 2 while 3 is the newest enabled version."""
+    for data in (b"token-2", b"token-3"):
+        store.add_version(clients, old_token, SecretValue(data, "test"))
+    secret = f"projects/thoth-local/secrets/{NAME}"
+    clients.secrets.update_secret(
+        request={
+            "secret": {"name": secret, "version_aliases": {"current": 2, "previous": 3}},
+            "update_mask": {"paths": ["version_aliases"]},
+        }
+    )
+    pin_the_service(clients, config, "2")
+
+    found = {f.check: f for f in doctor.run(config, clients).problems}
+
+    assert found[f"secret:{NAME}.aliases"].message == (
+        "aliases run backwards: previous -> 3 is not older than current -> 2"
+    )
+    assert found[f"secret:{NAME}.aliases"].fix == (
+        f"gcloud secrets update {NAME} --project thoth-local "
+        "--update-version-aliases=current=3,previous=2"
+    )
+    pin = found["service.env.GITLAB_TOKEN"]
+    assert "version 3 is the newest enabled" in pin.message
+    assert pin.fix == (
+        "gcloud run services update thoth-mcp-server --region us-central1 "
+        f"--update-secrets GITLAB_TOKEN={NAME}:3"
+    )
+
+    store.set_state(clients, old_token, "3", "disable")
+    found = {f.check: f for f in doctor.run(config, clients).problems}
+    assert (
+        found[f"secret:{NAME}.aliases"].message
+        == "alias previous -> 3 (disabled): reading it fails"
+    )
+    assert found[f"secret:{NAME}.aliases"].fix.endswith("--update-version-aliases=previous=1")

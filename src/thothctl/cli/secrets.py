@@ -174,7 +174,7 @@ def describe_cmd(
             pairs.append(("versions", ", ".join(f"{n} {state}" for state, n in counts.items())))
             age = f"{latest.state.lower()}, {relative_time(latest.create_time)}" if latest else ""
             pairs.append(("latest", f"{latest.number} ({age})" if latest else "-"))
-        pairs.extend(sorted((st.bindings or {}).items()))
+        pairs.extend(st.binding_rows)
         out.fields(pairs)
         if not st.exists:
             out.info(f"{name} does not exist yet: `thothctl secrets create {name}`")
@@ -331,8 +331,9 @@ def rotate_cmd(
     Steps: add a version (skipped when the latest enabled version already holds the value), read
     it back and verify its CRC32C, with --update-service pin the Cloud Run service's env vars
     that reference this secret to the new version number (env vars on `latest` get a new
-    revision, as Cloud Run resolves secrets only when an instance starts), move the configured
-    version aliases, then disable the enabled versions beyond --keep. Nothing is destroyed unless
+    revision, as Cloud Run resolves secrets only when an instance starts), disable the enabled
+    versions beyond --keep and move the configured aliases to the enabled versions, newest first
+    (so with --keep 1 the second alias, e.g. `previous`, is removed). Nothing is destroyed unless
     --destroy-old. Safe to re-run after any failure.
 
     Example: thothctl secrets rotate gitlab-token --from-file token.txt --update-service
@@ -373,7 +374,7 @@ def rotate_cmd(
                 out.info(f"Cloud Run: {svc.note}.")
         for alias, target in result.aliases.items():
             out.info(
-                f"alias {alias} -> {target if target is not None else '(removed: no such version)'}"
+                f"alias {alias} -> {target if target is not None else '(removed: no older enabled version)'}"
             )
         if result.disabled:
             out.info(f"Disabled version(s) {', '.join(map(str, result.disabled))}.")
@@ -539,17 +540,16 @@ ACCESS_MESSAGES = {  # action: (when changed, when nothing changed)
 }
 
 
-def _change_access(ctx: typer.Context, action: str, name: str, member: str, role: str) -> None:
-    """grant | revoke one role on one secret, and say what changed."""
+def _change_access(ctx: typer.Context, action: str, name: str, member: str, **kw) -> None:
+    """grant | revoke one role on one secret, and say what changed and what stays."""
     app_ctx = get_ctx(ctx)
     out = app_ctx.out
-    result = getattr(lib, action)(app_ctx.clients, name, member, role)
+    result = getattr(lib, action)(app_ctx.clients, name, member, **kw)
     changed, unchanged = ACCESS_MESSAGES[action]
-    words = {"name": name, "member": member, "role": role}
-    say = out.success if result.changed else out.info
-    out.emit(
-        result.to_json(), lambda: say((changed if result.changed else unchanged).format(**words))
-    )
+    words = {"name": name, "member": member, "role": result.role}
+    line = (changed if result.changed else unchanged).format(**words)
+    say, note = (out.success if result.changed else out.info), result.note
+    out.emit(result.to_json(), lambda: say(line + (f" Note: {note}." if note else "")))
 
 
 @app.command("grant")
@@ -570,7 +570,7 @@ def grant_cmd(
     Example: thothctl secrets grant gitlab-token serviceAccount:thoth-mcp-sa@my-project.iam.gserviceaccount.com
     """
     name, member = _name(name), _check(validate.check_member, member, allow_public=allow_public)
-    _change_access(ctx, "grant", name, member, _check(validate.check_role, role))
+    _change_access(ctx, "grant", name, member, role=_check(validate.check_role, role))
 
 
 @app.command("revoke")
@@ -579,13 +579,21 @@ def revoke_cmd(
     name: str = NAME_ARG,
     member: str = typer.Argument(..., help=MEMBER_HELP),
     role: str = typer.Option(ACCESSOR_ROLE, "--role", help="Role to revoke."),
+    condition: str | None = typer.Option(
+        None, "--condition", help="Revoke it from the conditional binding(s) with this title."
+    ),
+    all_conditions: bool = typer.Option(
+        False, "--all-conditions", help="Revoke it from every binding, conditional ones too."
+    ),
 ) -> None:
     """Revoke a member's role on one secret; other bindings are kept.
 
     An etag read-modify-write of the secret's IAM policy, retried when someone else changes it at
-    the same time. Revoking a role the member does not hold changes nothing.
+    the same time; revoking a role not held changes nothing. Bindings with an IAM condition are
+    revoked only with --condition TITLE or --all-conditions, and what stays is named.
 
     Example: thothctl secrets revoke gitlab-token user:alice@example.com
     """
     name, member = _name(name), _check(validate.check_member, member, allow_public=True)
-    _change_access(ctx, "revoke", name, member, _check(validate.check_role, role))
+    kw = {"condition": condition, "all_conditions": all_conditions}
+    _change_access(ctx, "revoke", name, member, role=_check(validate.check_role, role), **kw)

@@ -8,11 +8,11 @@ concurrent change is re-read and retried and other bindings are never dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from thothctl import iampolicy
-from thothctl.errors import PermissionDeniedError, code_of, role_for_permission
+from thothctl.errors import PermissionDeniedError, UsageError, code_of, role_for_permission
 from thothctl.secrets.store import ACCESSOR_ROLE, existing, get_policy, secret_path
 
 __all__ = ["ACCESSOR_ROLE", "GrantResult", "check_permissions", "grant", "revoke"]
@@ -25,9 +25,20 @@ class GrantResult:
     role: str
     changed: bool
     attempts: int
+    # conditions under which the member (still) holds the role through conditional bindings
+    conditions: list[iampolicy.Condition] = field(default_factory=list)
+    condition: str | None = None  # the condition title a revoke was aimed at
+
+    @property
+    def note(self) -> str | None:
+        """What stays, in words: the conditional bindings that still give the role."""
+        if not self.conditions:
+            return None
+        held = ", ".join(map(str, self.conditions))
+        return f"{self.member} still holds {self.role} on {self.secret} under condition {held}"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"note": self.note}
 
 
 def _modify_policy(
@@ -68,10 +79,41 @@ def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
 
 
 def grant(clients: Any, name: str, member: str, role: str = ACCESSOR_ROLE) -> GrantResult:
+    """Grant ``role`` unconditionally; the result lists the conditions under which the member
+    also holds it through conditional bindings (left as they are)."""
     change = _modify_policy(clients, name, lambda p: iampolicy.add_member(p, role, member))
-    return GrantResult(name, member, role, change.changed, change.attempts)
+    kept = iampolicy.conditions_for(change.policy, role, member)
+    return GrantResult(name, member, role, change.changed, change.attempts, kept)
 
 
-def revoke(clients: Any, name: str, member: str, role: str = ACCESSOR_ROLE) -> GrantResult:
-    change = _modify_policy(clients, name, lambda p: iampolicy.remove_member(p, role, member))
-    return GrantResult(name, member, role, change.changed, change.attempts)
+def revoke(
+    clients: Any,
+    name: str,
+    member: str,
+    role: str = ACCESSOR_ROLE,
+    *,
+    condition: str | None = None,
+    all_conditions: bool = False,
+) -> GrantResult:
+    """Revoke ``role``: the unconditional binding; with ``condition`` (a title) the conditional
+    bindings of that title instead; with ``all_conditions`` every binding. A member who holds the
+    role only under conditions, revoked without either, is a UsageError (nothing changed) naming
+    them. The result lists the conditions that still give the member the role."""
+    if condition is not None and all_conditions:
+        raise UsageError("give either --condition TITLE or --all-conditions, not both")
+    change = _modify_policy(
+        clients,
+        name,
+        lambda p: iampolicy.remove_member(
+            p, role, member, condition=condition, every=all_conditions
+        ),
+    )
+    kept = iampolicy.conditions_for(change.policy, role, member)
+    if not change.changed and kept and condition is None and not all_conditions:
+        held = ", ".join(map(str, kept))
+        raise UsageError(
+            f"{member} holds {role} on {name} only under condition {held}; nothing changed",
+            hint=f"revoke it there with --condition '{kept[0].title}', or everywhere with "
+            "--all-conditions",
+        )
+    return GrantResult(name, member, role, change.changed, change.attempts, kept, condition)

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from thothctl import iampolicy, retry
+from thothctl import iampolicy, retry, suggest
 from thothctl.config import Config, SecretSpec
 from thothctl.errors import NotFoundError, OperationError, code_of
 from thothctl.secrets.values import SecretValue, crc32c
@@ -97,7 +97,8 @@ class SecretStatus:
     replication: str | None = None
     aliases: dict[str, int] = field(default_factory=dict)
     versions: list[VersionInfo] | None = None
-    bindings: dict[str, list[str]] | None = None
+    bindings: dict[str, list[str]] | None = None  # unconditional: role -> members
+    conditional_bindings: list[iampolicy.Binding] | None = None  # each with its condition
 
     @property
     def counts(self) -> dict[str, int] | None:
@@ -118,6 +119,15 @@ class SecretStatus:
             out.extend(m for m in self.bindings.get(role, []) if m not in out)
         return out
 
+    @property
+    def binding_rows(self) -> list[tuple[str, list[str]]]:
+        """(role, members) for display: the unconditional bindings, then each conditional one
+        as "ROLE if 'TITLE' (EXPRESSION)"."""
+        rows = sorted((self.bindings or {}).items())
+        return rows + [
+            (f"{b.role} if {b.condition}", list(b.members)) for b in self.conditional_bindings or []
+        ]
+
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
         return _fields(
@@ -130,6 +140,9 @@ class SecretStatus:
             else _fields(latest, "version=number state create_time"),
             "accessors": self.accessors,
             "bindings": self.bindings,
+            "conditional_bindings": None
+            if self.conditional_bindings is None
+            else [b.to_json() for b in self.conditional_bindings],
         }
 
 
@@ -162,21 +175,36 @@ def number_of(resource_name: str) -> int:
     return int(resource_name.rsplit("/", 1)[-1])
 
 
-def not_found(name: str) -> NotFoundError:
+def not_found(name: str, clients: Any = None) -> NotFoundError:
+    """Secret ``name`` does not exist: the closest existing names (read with ``clients``, on this
+    error path only), else how to create it."""
+    guess = suggest.did_you_mean(name, _existing_names(clients)) if clients is not None else None
     return NotFoundError(
-        f"secret {name} does not exist in this project",
-        hint=f"create it with `thothctl secrets create {name}`",
+        f"secret {name} does not exist in {getattr(clients, 'project', None) or 'this project'}",
+        hint=guess or f"create it with `thothctl secrets create {name}`",
     )
 
 
+def _existing_names(clients: Any) -> list[str]:
+    """The project's secret ids, for a suggestion (none when they cannot be read)."""
+    try:
+        found = clients.secrets.list_secrets(
+            request={"parent": f"projects/{clients.project}", "page_size": PAGE_SIZE}
+        )
+        return [s.name.rsplit("/", 1)[-1] for s in found]
+    except Exception:  # only a suggestion: never hide the error being reported
+        return []
+
+
 @contextlib.contextmanager
-def existing(name: str) -> Iterator[None]:
-    """Calls on secret ``name`` inside: NOT_FOUND becomes "does not exist: create it"."""
+def existing(name: str, clients: Any = None) -> Iterator[None]:
+    """Calls on secret ``name`` inside: NOT_FOUND becomes "does not exist" (with the closest
+    names when ``clients`` is given)."""
     try:
         yield
     except Exception as exc:
         if code_of(exc) == "NOT_FOUND":
-            raise not_found(name) from None
+            raise not_found(name, clients) from None
         raise
 
 
@@ -200,9 +228,7 @@ def list_versions(clients: Any, name: str, state: str | None = None) -> list[Any
 
 
 def get_policy(clients: Any, name: str) -> Any:
-    return clients.secrets.get_iam_policy(
-        request={"resource": secret_path(clients, name), "options": {"requested_policy_version": 3}}
-    )
+    return clients.secrets.get_iam_policy(request=iampolicy.get_request(secret_path(clients, name)))
 
 
 def _status_from(
@@ -226,7 +252,9 @@ def _status_from(
     st.aliases = dict(secret.version_aliases)
     if details:
         st.versions = [VersionInfo.from_pb(v, st.aliases) for v in list_versions(clients, name)]
-        st.bindings = iampolicy.all_bindings(get_policy(clients, name))
+        policy = get_policy(clients, name)
+        st.bindings = iampolicy.all_bindings(policy)
+        st.conditional_bindings = iampolicy.conditional_bindings(policy)
     return st
 
 
@@ -262,13 +290,13 @@ def describe(clients: Any, config: Config, name: str) -> SecretStatus:
         if code_of(exc) == "NOT_FOUND":
             if name in config.secrets:
                 return _status_from(clients, name, config.secrets[name], None, False)
-            raise not_found(name) from None
+            raise not_found(name, clients) from None
         raise
     return _status_from(clients, name, config.secrets.get(name), secret, True)
 
 
 def versions(clients: Any, name: str, state: str | None = None) -> list[VersionInfo]:
-    with existing(name):
+    with existing(name, clients):
         secret = clients.secrets.get_secret(request={"name": secret_path(clients, name)})
         found = list_versions(clients, name, state)
     aliases = dict(secret.version_aliases)
@@ -318,9 +346,26 @@ def access(clients: Any, name: str, version: str = "latest") -> tuple[int, bytes
         err = _access_error(exc, name, version)
         if err is exc:
             raise
+        if isinstance(err, NotFoundError) and not _exists(clients, name):
+            raise not_found(name, clients) from None
         raise err from None
     number = number_of(response.name)
     return number, _verified_payload(response, f"{name} version {number}")
+
+
+def _exists(clients: Any, name: str) -> bool:
+    try:
+        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+    except Exception as exc:
+        return code_of(exc) != "NOT_FOUND"
+    return True
+
+
+def require(clients: Any, name: str) -> None:
+    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
+    checked before a value is asked for, so a typo costs no typing."""
+    if not _exists(clients, name):
+        raise not_found(name, clients)
 
 
 def latest_enabled(clients: Any, name: str) -> tuple[int, bytes] | None:
@@ -419,7 +464,7 @@ def add_version(
     holds the same bytes, the first try took effect (its response was lost) and is not repeated.
     """
     crc = value.crc32c
-    with existing(name):
+    with existing(name, clients):
         before = max((number_of(v.name) for v in list_versions(clients, name)), default=0)
         current = latest_enabled(clients, name) if skip_if_same else None
     if current is not None and current[1] == value.data:
@@ -431,7 +476,7 @@ def add_version(
     }
     for last in clients.creation_attempts():
         try:
-            with existing(name):
+            with existing(name, clients):
                 added = number_of(clients.secrets.add_secret_version(request=request).name)
             return _settle_race(clients, name, value, before, AddResult(name, added, True, crc))
         except Exception as exc:
@@ -462,7 +507,7 @@ def set_state(
         code, msg = _code_and_message(exc)
         if code == "NOT_FOUND":
             if "Secret [" in msg and "Version" not in msg:
-                raise not_found(name) from None
+                raise not_found(name, clients) from None
             raise NotFoundError(f"version {version} of secret {name} does not exist") from None
         if code == "FAILED_PRECONDITION" and "DESTROYED" in msg:
             raise OperationError(
@@ -474,7 +519,7 @@ def set_state(
 
 
 def get_version(clients: Any, name: str, version: str | int) -> VersionInfo:
-    with existing(name):
+    with existing(name, clients):
         v = clients.secrets.get_secret_version(
             request={"name": version_path(clients, name, version)}
         )
@@ -482,7 +527,7 @@ def get_version(clients: Any, name: str, version: str | int) -> VersionInfo:
 
 
 def delete(clients: Any, name: str) -> None:
-    with existing(name):
+    with existing(name, clients):
         clients.secrets.delete_secret(request={"name": secret_path(clients, name)})
 
 
