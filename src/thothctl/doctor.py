@@ -82,6 +82,15 @@ def _public(bindings: dict[str, list[str]]) -> Iterator[tuple[str, str]]:
                 yield role, member
 
 
+AREAS = ("apis", "service", "secret", "scheduler", "job")
+
+
+def _area(check: str) -> int:
+    """Where a check's findings go in the report: AREAS order (``service.env.X`` -> service)."""
+    head = check.split(":", 1)[0].split(".", 1)[0]
+    return AREAS.index(head) if head in AREAS else len(AREAS)
+
+
 def _unchecked(check: str, exc: Exception) -> Finding | None:
     """A check that could not run, told by :func:`describe`; None for an unexpected error."""
     try:
@@ -415,7 +424,7 @@ class _Checks:
                 WARNING,
                 f"{len(disabled)} disabled versions ({', '.join(map(str, disabled))}) are "
                 "still billed ($0.06 each per month)",
-                f"thothctl secrets destroy {st.name} {disabled[0]} --yes",
+                f"thothctl secrets destroy {st.name} {' '.join(map(str, disabled))} --yes",
             )
 
     # --- the scheduler jobs ------------------------------------------------------------------
@@ -475,7 +484,8 @@ class _Checks:
 
 
 def run(cfg: Config, clients: Any) -> Report:
-    """Run every check against the project; findings sorted problems first, then by check."""
+    """Run every check against the project; findings in the order a reader walks the setup
+    (APIs, the service, the secrets, the scheduler account, the jobs), each area in check order."""
     checks = _Checks(cfg, clients)
     checks.guarded("apis", checks.apis)
     checks.guarded("service", checks.service_check)
@@ -492,6 +502,5 @@ def run(cfg: Config, clients: Any) -> Report:
         for fut in futures:
             fut.result()
     checks.guarded("service.env", checks.service_env)
-    order = {PROBLEM: 0, WARNING: 1, OK: 2}
-    checks.report.findings.sort(key=lambda f: (order[f.level], f.check))
+    checks.report.findings.sort(key=lambda f: _area(f.check))
     return checks.report

@@ -12,12 +12,32 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from thothctl.errors import ThothError, UsageError
+from thothctl.errors import Cancelled, ThothError, UsageError
+from thothctl.tables import CUT, GAP, KEEP, WRAP, Column, as_column, cell_lines, layout
+from thothctl.words import plural
+
+__all__ = [
+    "CUT",
+    "KEEP",
+    "WRAP",
+    "Column",
+    "Output",
+    "Styled",
+    "iso",
+    "plural",
+    "relative_time",
+    "to_json",
+]
+
+
+PROG = "thothctl"
+_CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
 def _json_default(value: Any) -> Any:
@@ -80,8 +100,10 @@ class Output:
         stderr: IO[str] | None = None,
         tty: bool | None = None,
         width: int | None = None,
+        command_prefix: str = PROG,
     ):
         self.format = fmt
+        self.command_prefix = command_prefix
         self.quiet = quiet
         self.verbose_enabled = verbose
         self._stdout = stdout
@@ -172,41 +194,82 @@ class Output:
 
     def table(
         self,
-        columns: Sequence[str],
+        columns: Sequence[str | Column],
         rows: Sequence[Sequence[Any]],
         *,
         title: str | None = None,
         styles: Sequence[str | None] | None = None,
         empty: str | None = None,
+        notes: Sequence[str | None] | None = None,
     ) -> None:
-        """A rich table on a TTY; tab-separated rows (no header, like gh) in a pipe."""
+        """A table fitted to the terminal (:mod:`thothctl.tables`: the least important columns
+        drop first, prose wraps, identifiers are never broken); tab-separated rows (no header,
+        like gh) in a pipe. ``notes``: per row, a line printed whole under it (a fix command);
+        in a pipe, the note is the row's last field."""
         if not rows and empty:
             self.info(empty)
             return
+        cols = [as_column(c) for c in columns]
         if not self.is_tty:
-            for row in rows:
-                self.stdout.write("\t".join(_plain(c) for c in row) + "\n")
+            for i, row in enumerate(rows):
+                fields = [_plain(c) for c in row]
+                if notes is not None:
+                    fields.append(notes[i] or "")
+                self.stdout.write("\t".join(fields) + "\n")
             self.stdout.flush()
             return
-        from rich.table import Table
+        if title:
+            self._print(title, "bold")
+        cells = [
+            [_cell(c, styles[i] if styles and i < len(styles) else None) for i, c in enumerate(row)]
+            for row in rows
+        ]
+        self._grid(cols, cells, header=True, notes=notes)
+
+    def _grid(
+        self,
+        cols: Sequence[Column],
+        cells: Sequence[Sequence[tuple[str, str]]],
+        *,
+        header: bool,
+        notes: Sequence[str | None] | None = None,
+        run_on: bool = False,
+    ) -> None:
+        """Rows of (text, style) cells laid out by :func:`thothctl.tables.layout`."""
+        from rich.cells import cell_len
         from rich.text import Text
 
-        table = Table(
-            title=title, title_justify="left", header_style="bold", box=None, pad_edge=False
-        )
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            cells = []
-            for i, cell in enumerate(row):
-                style = styles[i] if styles and i < len(styles) else None
-                if isinstance(cell, Styled):
-                    style = cell.style
-                cells.append(
-                    cell if isinstance(cell, Text) else Text(_plain(cell), style=style or "")
-                )
-            table.add_row(*cells)
-        self.console.print(table)
+        texts = [[t for t, _ in row] for row in cells]
+        shown = layout(cols, texts, self.console.width, cell_len)
+        last = len(shown) - 1
+
+        def emit(row: Sequence[tuple[str, str]], bold: bool = False) -> None:
+            parts = [
+                cell_lines(row[i][0], w, cols[i].fit, cell_len, last=run_on and k == last)
+                for k, (i, w) in enumerate(shown)
+            ]
+            for n in range(max(len(p) for p in parts)):
+                line = Text()
+                for k, (i, w) in enumerate(shown):
+                    piece = parts[k][n] if n < len(parts[k]) else ""
+                    line.append(piece, style="bold" if bold else row[i][1] or cols[i].style)
+                    if k != last:
+                        line.append(" " * (w - cell_len(piece) + GAP))
+                line.rstrip()
+                self.console.print(line, soft_wrap=True)
+
+        if header:
+            emit([(c.header, "") for c in cols], bold=True)
+        indent = " " * (shown[0][1] + GAP if len(shown) > 1 else 2)
+        for r, row in enumerate(cells):
+            emit(row)
+            if notes is not None and notes[r]:
+                self._print(indent + notes[r], "")
+
+    def _print(self, text: str, style: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(text, style=style), soft_wrap=True)
 
     def markdown_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A GitHub-flavoured Markdown table on stdout (e.g. for a CI step summary)."""
@@ -221,23 +284,16 @@ class Output:
         self.stdout.flush()
 
     def fields(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
-        """Key/value description of one object."""
+        """Key/value description of one object: long values wrap at spaces and are never cut."""
         if not self.is_tty:
             for k, val in pairs:
                 self.stdout.write(f"{k}\t{_plain(val)}\n")
             self.stdout.flush()
             return
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(
-            title=title, title_justify="left", show_header=False, box=None, pad_edge=False
-        )
-        table.add_column(style="bold")
-        table.add_column(overflow="fold")
-        for k, val in pairs:
-            table.add_row(Text(k), Text(_plain(val)))
-        self.console.print(table)
+        if title:
+            self._print(title, "bold")
+        cols = [Column("", style="bold"), Column("", fit=WRAP)]
+        self._grid(cols, [[(k, "bold"), _cell(v)] for k, v in pairs], header=False, run_on=True)
 
     def line(self, text: str = "", style: str | None = None) -> None:
         """A line of human output on stdout (never markup-interpreted)."""
@@ -264,17 +320,40 @@ class Output:
 
     # --- diagnostics (stderr) -----------------------------------------------------------
     def _diag(self, prefix: str, message: str, style: str) -> None:
+        """One message on stderr, never wrapped by us (a command in it stays whole). A `code`
+        span names a command: shown in bold on a terminal, without the backticks anywhere, and a
+        ``thothctl …`` command gets the current context's global options (``command``)."""
+        spans = [
+            (self.command(part) if i % 2 else part, bool(i % 2))
+            for i, part in enumerate(_CODE_SPAN.split(message))
+        ]
         if self.stderr_is_tty:
             from rich.text import Text
 
             text = Text()
             if prefix:
                 text.append(prefix, style=style)
-            text.append(message)
-            self.err_console.print(text)
+            for part, code in spans:
+                text.append(part, style="bold" if code else "")
+            self.err_console.print(text, soft_wrap=True)
         else:
-            self.stderr.write(f"{prefix}{message}\n")
+            self.stderr.write(prefix + "".join(p for p, _ in spans) + "\n")
             self.stderr.flush()
+
+    def command(self, text: str) -> str:
+        """A ``thothctl …`` command as it must be typed here: with the global options that chose
+        this context (``--emulator``, ``--env``, ``--project``, …; see ``command_prefix``)."""
+        if self.command_prefix != PROG and (text == PROG or text.startswith(PROG + " ")):
+            return self.command_prefix + text[len(PROG) :]
+        return text
+
+    def next_steps(self, commands: Sequence[str]) -> None:
+        """ "Next:" and one command per line, each runnable as printed."""
+        if self.quiet or not commands:
+            return
+        self.info("Next:")
+        for cmd in commands:
+            self._diag("  ", f"`{cmd}`", "")
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -292,9 +371,10 @@ class Output:
         self.stdout.flush()
         self.stderr.flush()
 
-    def interrupted(self) -> None:
-        """Ctrl-C: a fresh line, so the shell prompt does not land after a half-typed one."""
-        self.stderr.write("\ninterrupted\n")
+    def interrupted(self, what: str = "interrupted") -> None:
+        """Ctrl-C (or SIGTERM: ``what`` says which): a fresh line, so the shell prompt does not
+        land after a half-typed one."""
+        self.stderr.write(f"\n{what}\n")
         self.stderr.flush()
 
     def verbose(self, message: str) -> None:
@@ -302,13 +382,14 @@ class Output:
             self._diag("· ", message, "dim")
 
     def error(self, err: ThothError | str, hint: str | None = None) -> None:
+        """One line: ``error: what failed and why — what to do``."""
         if isinstance(err, ThothError):
             message, hint = err.message, err.hint
         else:
             message = err
-        text = message.rstrip(".")
+        text = message.rstrip(". ")
         if hint:
-            text += f" ({hint})"
+            text += " — " + hint.rstrip(". ")
         self._diag("error: ", text, "bold red")
 
     @contextlib.contextmanager
@@ -336,7 +417,8 @@ class Output:
             )
         from rich.prompt import Confirm
 
-        return Confirm.ask(question, console=self.err_console, default=default)
+        with _answered():
+            return Confirm.ask(question, console=self.err_console, default=default)
 
     def prompt_secret(
         self, label: str, *, confirm: bool = True, empty_ok: bool | None = None
@@ -348,18 +430,102 @@ class Output:
         """
         import getpass
 
-        for _ in range(3):
-            first = getpass.getpass(f"{label}: ", stream=self.stderr)
-            if not confirm or (empty_ok and not first):
-                return first
-            if empty_ok is False and not first:
-                self.warn("a value is required")
-                continue
-            second = getpass.getpass(f"{label} (again): ", stream=self.stderr)
-            if first == second:
-                return first
-            self.warn("the two values differ; try again")
-        raise UsageError("the values typed did not match three times", hint="nothing was changed")
+        with _answered():
+            for _ in range(3):
+                first = _hidden(getpass.getpass, f"{label}: ", self.stderr)
+                if not confirm or (empty_ok and not first):
+                    return first
+                if empty_ok is False and not first:
+                    self.warn("a value is required; type it, or press Ctrl-C to stop")
+                    continue
+                second = _hidden(getpass.getpass, f"{label} (again): ", self.stderr)
+                if first == second:
+                    return first
+                self.warn("the two values differ; type them again")
+        raise UsageError(
+            "the two values typed differed three times", hint="nothing was changed; run it again"
+        )
+
+    def prompt_text(self, label: str) -> str:
+        """A visible prompt for a value that is not secret (a URL), typed once."""
+        with _answered():
+            self.stderr.write(f"{label}: ")
+            self.stderr.flush()
+            return _readline().rstrip("\r\n")
+
+    def prompt_lines(self, label: str, *, complete: Callable[[str], bool]) -> str:
+        """A hidden prompt that reads lines until ``complete(text)`` says the answer is whole, so
+        a pasted multi-line value (a JSON key file) arrives in one answer. Echo is off while it
+        reads, like a password prompt."""
+        lines: list[str] = []
+        with _answered():
+            self.stderr.write(f"{label}: ")
+            self.stderr.flush()
+            with _echo_off():
+                while not lines or not complete("".join(lines)):
+                    lines.append(_readline())
+        self.stderr.write("\n")
+        self.stderr.flush()
+        return "".join(lines).rstrip("\r\n")
+
+
+def _hidden(ask: Callable[..., str], prompt: str, stream: IO[str]) -> str:
+    """One hidden answer. Bytes that are not valid UTF-8 (a terminal in another encoding) are a
+    UsageError raised outside the decoding error, so no exception holds what was typed."""
+    bad = None
+    try:
+        return ask(prompt, stream=stream)
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    raise UsageError(
+        f"what was typed at the prompt is not valid UTF-8 (byte {bad}): values are UTF-8 text",
+        hint="set the terminal to UTF-8 (e.g. LANG=C.UTF-8), or pipe the value with "
+        "--from-file -; nothing was changed",
+    )
+
+
+@contextlib.contextmanager
+def _answered() -> Iterator[None]:
+    """End of input at a prompt (Ctrl-D, or a closed pipe) means no answer: nothing is done."""
+    try:
+        yield
+    except EOFError:
+        raise Cancelled("no answer (end of input); nothing was changed") from None
+
+
+def _readline() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+@contextlib.contextmanager
+def _echo_off() -> Iterator[None]:
+    """Stop the terminal echoing what is typed or pasted (kept line by line); a no-op when stdin
+    is not a terminal, or on a system without termios."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+    except (ImportError, AttributeError, ValueError, OSError):
+        yield
+        return
+    new = list(old)
+    new[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSADRAIN, new)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def _cell(value: Any, style: str | None = None) -> tuple[str, str]:
+    """(text, style) of a table cell: a Styled cell brings its own style."""
+    if isinstance(value, Styled):
+        return value.plain, value.style
+    return _plain(value), style or ""
 
 
 def _plain(value: Any) -> str:

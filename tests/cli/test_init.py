@@ -53,7 +53,7 @@ def test_dry_run_on_a_fresh_project_plans_everything_and_changes_nothing(cli, em
 def test_ci_init_sets_up_everything_then_a_rerun_changes_nothing(cli, emulator, clients):
     result = cli("init", "--yes", "--no-input", env={"GITLAB_TOKEN": TOKEN})
     assert result.exit_code == 0, result.output
-    assert "Applied 11 change(s)" in result.stderr
+    assert "Applied 11 changes" in result.stderr
     assert TOKEN not in result.output
 
     # what the service and the scheduler will see, read with the official clients
@@ -212,7 +212,7 @@ def test_a_failed_run_is_finished_by_running_again_without_duplicates(cli, emula
     emulator.faults.set(FaultConfig(fail_rate=1.0, fail_code="INTERNAL", methods="CreateJob"))
     first = cli("init", "--yes", env={"GITLAB_TOKEN": TOKEN})
     assert first.exit_code == 1
-    assert "failed" in first.stderr and "run `thothctl init` again" in first.stderr
+    assert "failed" in first.stderr and "run thothctl init again" in first.stderr
     assert "Traceback" not in first.output
     emulator.faults.clear()
     second = cli("init", "--yes", "-o", "json", env={"GITLAB_TOKEN": TOKEN})
@@ -226,9 +226,7 @@ def test_a_failed_run_is_finished_by_running_again_without_duplicates(cli, emula
 def test_interactive_init_prompts_hidden_twice_offers_defaults_and_skips_optional(
     cli, emulator, clients, monkeypatch
 ):
-    answers = iter(
-        [TOKEN, TOKEN, "", ""]
-    )  # token twice; Enter for the URL default; Enter skips creds
+    answers = iter([TOKEN, TOKEN])  # the token, hidden, twice
     prompts: list[str] = []
 
     def fake_getpass(prompt="", stream=None):
@@ -237,12 +235,12 @@ def test_interactive_init_prompts_hidden_twice_offers_defaults_and_skips_optiona
 
     monkeypatch.setattr(getpass, "getpass", fake_getpass)
     monkeypatch.setattr(AppContext, "can_prompt", property(lambda self: True))
-    result = cli("init", "--yes")
+    result = cli("init", "--yes", input="\n\n")  # Enter: the URL's default; Enter: skip creds
     assert result.exit_code == 0, result.output
     assert prompts[0].startswith("GitLab personal access token (gitlab-token)")
-    assert "(again)" in prompts[1]
-    assert "[Enter: https://gitlab.com]" in prompts[2]
-    assert "[Enter: skip]" in prompts[3]
+    assert "(again)" in prompts[1] and len(prompts) == 2
+    assert "GitLab base URL (gitlab-url) [Enter: https://gitlab.com]: " in result.stderr
+    assert "(google-application-credentials) [Enter: skip]: " in result.stderr
     assert TOKEN not in result.output
     assert (
         clients.secrets.access_secret_version(

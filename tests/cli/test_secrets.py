@@ -103,7 +103,10 @@ def test_interactive_prompt_asks_twice_with_the_description(
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     r = cli("secrets", "set", "gitlab-token")
     assert r.exit_code == 0, r.stderr
-    assert asked == ["GitLab personal access token: ", "GitLab personal access token (again): "]
+    assert asked == [
+        "GitLab personal access token (gitlab-token): ",
+        "GitLab personal access token (gitlab-token) (again): ",
+    ]
     assert read(clients, "gitlab-token") == b"typed-secret"
 
 

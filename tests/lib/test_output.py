@@ -35,10 +35,15 @@ def test_json_has_stable_keys_and_utc_times():
     assert json.loads(out.getvalue()) == {"when": "2026-11-28T02:00:00Z", "n": 1}
 
 
-def test_errors_are_one_line_with_the_hint():
+def test_errors_are_one_line_with_the_hint_after_a_dash_and_no_backticks():
     o, _, err = make(tty=False)
     o.error(UsageError("bad secret id 'x y'", hint="use letters, digits, - and _"))
-    assert err.getvalue() == "error: bad secret id 'x y' (use letters, digits, - and _)\n"
+    assert err.getvalue() == "error: bad secret id 'x y' — use letters, digits, - and _\n"
+    o, _, err = make(tty=False)
+    o.error("thoth-local has no jobs", hint="create them with `thothctl jobs apply`")
+    assert (
+        err.getvalue() == "error: thoth-local has no jobs — create them with thothctl jobs apply\n"
+    )
 
 
 def test_no_color_is_respected(monkeypatch):

@@ -50,7 +50,7 @@ def test_the_prompt_offers_the_default_and_an_empty_answer_takes_it():
 
     url = spec("gitlab-url", default="https://gitlab.com", description="GitLab URL")
     value = values.read_value(url, None, stdin=piped(b""), environ={}, prompt=prompt)
-    assert asked == ["GitLab URL [https://gitlab.com]"]
+    assert asked == ["GitLab URL (gitlab-url) [Enter: https://gitlab.com]"]
     assert value.data == b"https://gitlab.com"
 
 

@@ -11,6 +11,7 @@ from thothctl.cli.complete import complete_api_name
 from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
+from thothctl.output import CUT, Column
 
 lib = lazy("thothctl.apis")
 
@@ -61,9 +62,8 @@ def status(
 
     def human() -> None:
         out.table(
-            ["API", "STATE", "TITLE"],
+            [Column("API"), Column("STATE"), Column("TITLE", drop=1, fit=CUT, style="dim")],
             [[s.name, "enabled" if s.enabled else "disabled", s.title] for s in states],
-            styles=[None, None, "dim"],
         )
         missing = [s.name for s in states if not s.enabled]
         if missing:

@@ -9,6 +9,7 @@ import typer
 from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
+from thothctl.output import WRAP, Column
 
 cfglib = lazy("thothctl.config")
 
@@ -50,9 +51,8 @@ def show(ctx: typer.Context) -> None:
             "no thothctl.toml found: built-in defaults (write one with `thothctl config init`)"
         )
     out.table(
-        ["KEY", "VALUE", "SOURCE"],
+        [Column("KEY"), Column("VALUE", fit=WRAP), Column("SOURCE", drop=1, fit=WRAP, style="dim")],
         [[k, _show(v), s] for k, v, s in rows],
-        styles=[None, None, "dim"],
     )
 
 

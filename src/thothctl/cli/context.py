@@ -7,8 +7,10 @@ file, credentials or the network.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -38,12 +40,57 @@ class GlobalOptions:
     emulator: bool = False
 
 
+# Global options that choose where a command acts: (flag, GlobalOptions field, its env var).
+CONTEXT_OPTIONS = (
+    ("--project", "project", None),
+    ("--region", "region", None),
+    ("--config", "config", "THOTHCTL_CONFIG"),
+    ("--env", "env", "THOTHCTL_ENV"),
+    ("--impersonate-service-account", "impersonate_service_account", None),
+)
+
+
+def command_prefix(opts: GlobalOptions, environ: Mapping[str, str]) -> str:
+    """How a printed ``thothctl`` command starts so that it runs where this one did: the global
+    options given as flags (``--emulator``, ``--env prod``, ``--project p``, …). One set from its
+    env var needs no repeating: the shell still has it."""
+    words = ["thothctl"]
+    if opts.emulator and environ.get("THOTHCTL_EMULATOR", "").lower() not in ("1", "true", "yes"):
+        words.append("--emulator")
+    for flag, field, envvar in CONTEXT_OPTIONS:
+        value = getattr(opts, field)
+        if value and (envvar is None or environ.get(envvar) != value):
+            words += [flag, shlex.quote(value)]
+    return " ".join(words)
+
+
+# The invocation's context, for what is printed after it ends (the guard's one error line).
+_CURRENT: ContextVar[AppContext | None] = ContextVar("thothctl_app_context", default=None)
+
+
+def current_output() -> Output:
+    """The running invocation's Output (its terminal, its command prefix), else a plain one."""
+    app_ctx = _CURRENT.get()
+    return app_ctx.out if app_ctx is not None else Output()
+
+
+def forget_current() -> None:
+    """Start an invocation with no context (the root callback sets the new one)."""
+    _CURRENT.set(None)
+
+
 class AppContext:
     def __init__(self, opts: GlobalOptions, environ: Mapping[str, str] | None = None):
         self.opts = opts
         self.environ = os.environ if environ is None else environ
-        self.out = Output(opts.output, quiet=opts.quiet, verbose=opts.verbose)
+        self.out = Output(
+            opts.output,
+            quiet=opts.quiet,
+            verbose=opts.verbose,
+            command_prefix=command_prefix(opts, self.environ),
+        )
         self._clients = None
+        _CURRENT.set(self)
 
     @property
     def emulator_host(self) -> str | None:

@@ -6,6 +6,7 @@ import typer
 
 from thothctl.cli.context import get_ctx
 from thothctl.lazy import lazy
+from thothctl.output import WRAP, Column
 
 lib = lazy("thothctl.cost")
 
@@ -63,7 +64,16 @@ def cost_command(
             for line in est.lines
         ]
         rows.append(["Total", "", "", "", f"${est.total:,.2f}"])
-        out.table(["ITEM", "QUANTITY", "FREE", "LIST PRICE", "MONTHLY"], rows)
+        out.table(
+            [
+                Column("ITEM", fit=WRAP),
+                Column("QUANTITY", fit=WRAP),
+                Column("FREE", drop=2),
+                Column("LIST PRICE", drop=1, fit=WRAP),
+                Column("MONTHLY"),
+            ],
+            rows,
+        )
         out.line("")
         out.line(f"Assumptions (list prices as of {lib.PRICES_AS_OF}, USD):")
         for assumption in est.assumptions:

@@ -7,7 +7,7 @@ import typer
 from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
-from thothctl.output import Output, Styled
+from thothctl.output import WRAP, Column, Output, Styled, plural
 
 lib = lazy("thothctl.doctor")
 
@@ -63,32 +63,38 @@ def doctor_command(
 
 
 def _table(out: Output, report: lib.Report, *, problems_only: bool) -> None:
-    rows = [
-        [LEVEL_CELL[f.level], f.check, f.message, f.fix or ""]
-        for f in [*report.findings, *report.unchecked]
-        if not (problems_only and f.level == "ok")
+    """One row per finding; its fix command, whole and runnable here, on the line under it."""
+    shown = [
+        f for f in [*report.findings, *report.unchecked] if not (problems_only and f.level == "ok")
     ]
-    out.table(["", "CHECK", "FINDING", "FIX"], rows)
+    out.table(
+        [Column(""), Column("CHECK"), Column("FINDING", fit=WRAP)],
+        [[LEVEL_CELL[f.level], f.check, f.message] for f in shown],
+        notes=[f"fix: {out.command(f.fix)}" if f.fix else None for f in shown],
+    )
+    warnings = plural(len(report.warnings), "warning")
     if report.problems:
-        out.error(
-            f"{len(report.problems)} problem(s), {len(report.warnings)} warning(s) in {report.project}"
-        )
+        out.error(f"{plural(len(report.problems), 'problem')} and {warnings} in {report.project}")
     elif report.unchecked:
         out.warn(
-            f"could not check everything in {report.project}: {len(report.unchecked)} check(s) failed"
+            f"could not check everything in {report.project}: "
+            f"{plural(len(report.unchecked), 'check')} failed"
         )
     else:
-        out.success(f"{report.project} is healthy ({len(report.warnings)} warning(s))")
+        out.success(f"{report.project} is healthy, {warnings}.")
 
 
 def _markdown(out: Output, report: lib.Report) -> None:
     """For a CI step summary: a heading, the verdict, and one table row per finding."""
+    warnings = plural(len(report.warnings), "warning")
     if report.problems:
-        headline = f"❌ **{len(report.problems)} problem(s)**, {len(report.warnings)} warning(s)"
+        headline = f"❌ **{plural(len(report.problems), 'problem')}**, {warnings}"
     elif report.unchecked:
-        headline = f"⚠️ **could not check everything** ({len(report.unchecked)} check(s) failed)"
+        headline = (
+            f"⚠️ **could not check everything**: {plural(len(report.unchecked), 'check')} failed"
+        )
     else:
-        headline = f"✅ **healthy**, {len(report.warnings)} warning(s)"
+        headline = f"✅ **healthy**, {warnings}"
     for text in (f"## thothctl doctor: `{report.project}`", "", headline, ""):
         out.line(text)
     out.markdown_table(

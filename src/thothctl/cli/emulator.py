@@ -9,6 +9,7 @@ import typer
 
 from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
+from thothctl.output import CUT, Column
 
 app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
@@ -215,7 +216,7 @@ def calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
     out.emit(
         result,
         lambda: out.table(
-            ["METHOD", "CODE", "MS", "MUTATING"],
+            [Column("METHOD"), Column("CODE"), Column("MS"), Column("MUTATING", drop=1)],
             [[c["method"], c["code"], f"{c['ms']:.1f}", c["mutating"]] for c in result],
             empty="no calls recorded",
         ),
@@ -292,7 +293,17 @@ def stub_requests(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
             ]
             for r in result
         ]
-        out.table(["TIME", "METHOD", "PATH", "STATUS", "CALLER"], rows, empty="no requests yet")
+        out.table(
+            [
+                Column("TIME", drop=2),
+                Column("METHOD"),
+                Column("PATH", fit=CUT),
+                Column("STATUS"),
+                Column("CALLER", drop=1, fit=CUT),
+            ],
+            rows,
+            empty="No requests yet.",
+        )
 
     out.emit(result, human)
 

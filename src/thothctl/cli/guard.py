@@ -82,6 +82,9 @@ class ThothGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from thothctl.cli.context import forget_current
+
+        forget_current()
         argv = hoist_global_options(sys.argv[1:] if args is None else args, global_options(self))
         code = run_guarded(
             lambda: super(ThothGroup, self).main(
@@ -94,9 +97,9 @@ class ThothGroup(TyperGroup):
 
 
 def _output():
-    from thothctl.output import Output
+    from thothctl.cli.context import current_output
 
-    return Output()
+    return current_output()
 
 
 def run_guarded(fn: Callable[[], Any]) -> int:

@@ -9,14 +9,17 @@ from typing import Any
 import typer
 
 from thothctl.cli.context import get_ctx
+from thothctl.cli.prompts import ask_value
 from thothctl.errors import Cancelled
 from thothctl.lazy import lazy
-from thothctl.output import Styled
+from thothctl.output import WRAP, Column, Styled, plural
 
 initplan = lazy("thothctl.init.plan")
 planlib = lazy("thothctl.plan")
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "unchanged": "dim"}
+# The plan table's KIND column, short enough for 80 columns (-o json keeps the step's kind).
+KIND_LABEL = {"service-account": "account", "secret-version": "version", "iam": "grant"}
 
 
 def init_command(
@@ -46,30 +49,32 @@ def init_command(
 
     with out.spinner(f"Reading {app_ctx.project}…"):
         state = initplan.read_state(cfg, clients)
-    plan = initplan.plan_init(
-        cfg,
-        clients,
-        state,
-        only=scopes,
-        environ=app_ctx.environ,
-        can_prompt=app_ctx.can_prompt,
-        dry_run=dry_run,
-        ask=lambda need: out.prompt_secret(need.label, empty_ok=need.empty_ok),
-    )
-
-    pending = plan.pending
-    if out.json_mode and (dry_run or not pending):
+        draft = initplan.draft_init(
+            cfg,
+            clients,
+            state,
+            only=scopes,
+            environ=app_ctx.environ,
+            can_prompt=app_ctx.can_prompt,
+            dry_run=dry_run,
+        )
+    plan = draft.plan
+    if out.json_mode and (dry_run or not plan.pending):
         out.json(planlib.report(plan, dry_run=dry_run))
         return
     if not out.json_mode:
         _render_plan(out, plan)
-    if not pending:
+    if not plan.pending:
         out.success(f"Nothing to do: {plan.project} matches the configuration.")
         return
     if dry_run:
-        out.info(f"Dry run: {len(pending)} change(s) planned, nothing applied.")
+        out.info(f"Dry run: {plural(len(plan.pending), 'change')} planned, nothing applied.")
+        out.next_steps(["thothctl init"])
         return
-    if not app_ctx.confirm(f"Apply {len(pending)} change(s) to {plan.project}?", default=True):
+    plan = _ask_values(out, draft)
+    if not app_ctx.confirm(
+        f"Apply {plural(len(plan.pending), 'change')} to {plan.project}?", default=True
+    ):
         raise Cancelled()
 
     result = run_plan(out, plan, jobs_concurrency, echo=True)
@@ -80,22 +85,46 @@ def init_command(
         raise typer.Exit(1)
 
 
+def _ask_values(out: Any, draft: Any) -> Any:
+    """Ask for the values the shown plan needs (each checked, a mistake asked again), then the
+    plan to apply; a skipped optional secret leaves it."""
+    answers = {}
+    for need in draft.asks:
+        on_empty = (lambda n=need: n.from_answer("")) if need.empty_ok else None
+        answers[need.name] = ask_value(out, need.spec, label=need.label, on_empty=on_empty)
+        if answers[need.name] is None:
+            out.info(f"Skipped {need.name}: it is optional.")
+    return initplan.finish_init(draft, answers)
+
+
 def _detail(step: Any) -> str:
     if step.kind == "apis" and step.changes:
-        return "enable " + ", ".join(c.field for c in step.changes)
+        return "enable " + ", ".join(c.field.removesuffix(".googleapis.com") for c in step.changes)
     if step.action == "update":
         return "; ".join(f"{c.field}: {_short(c.live)} → {_short(c.desired)}" for c in step.changes)
+    if step.kind == "iam":
+        return (step.note or "").removeprefix("serviceAccount:")
     return step.note or ""
 
 
 def _render_plan(out: Any, plan: Any) -> None:
     rows = [
-        [Styled(s.action, ACTION_STYLE[s.action]), s.kind, s.resource, _detail(s)]
+        [
+            Styled(s.action, ACTION_STYLE[s.action]),
+            KIND_LABEL.get(s.kind, s.kind),
+            s.resource,
+            _detail(s),
+        ]
         for s in plan.steps
     ]
     counts = plan.counts()
     out.table(
-        ["ACTION", "KIND", "RESOURCE", "DETAIL"],
+        [
+            Column("ACTION"),
+            Column("KIND"),
+            Column("RESOURCE", fit=WRAP),
+            Column("DETAIL", fit=WRAP),
+        ],
         rows,
         title=f"Plan for {plan.project}: {counts['create']} to create, {counts['update']} to "
         f"update, {counts['unchanged']} unchanged",
@@ -107,16 +136,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
-def _message(result: Any) -> str:
-    return result.detail + (f" ({result.hint})" if result.hint else "")
-
-
 def run_plan(out: Any, plan: Any, parallel: int, *, echo: bool) -> Any:
     """Apply the plan's pending steps under a spinner naming the running ones. ``echo``: a line
     per finished step; failures and skips are always shown."""
     lock = threading.Lock()
     running: list[str] = []
-    with out.spinner(f"Applying {len(plan.pending)} change(s)…") as update:
+    with out.spinner(f"Applying {plural(len(plan.pending), 'change')}…") as update:
 
         def on_event(kind: str, step: Any, result: Any) -> None:
             with lock:
@@ -132,13 +157,15 @@ def run_plan(out: Any, plan: Any, parallel: int, *, echo: bool) -> Any:
 
 
 def _echo(out: Any, step: Any, result: Any, echo: bool) -> None:
-    what = f"{step.action} {step.kind} {step.resource}"
+    """One line per finished step: the resource and what was done (``apis: enabled 3 APIs``)."""
+    kind = KIND_LABEL.get(step.kind, step.kind)
+    what = kind if step.kind == "apis" else f"{kind} {step.resource}"
     if result.status == "failed":
-        out.error(f"{what} failed: {_message(result)}")
+        out.error(f"{step.action} {what} failed: {result.detail}", result.hint)
     elif result.status == "skipped":
-        out.warn(f"skipped {step.id}: {result.detail}")
+        out.warn(f"skipped {what}: it {result.detail}")
     elif echo:
-        out.success(f"{what}: {_message(result)} ({result.seconds:.1f}s)")
+        out.success(f"{what}: {result.detail} ({result.seconds:.1f}s)")
 
 
 def _summary(out: Any, plan: Any, result: Any) -> None:
@@ -146,11 +173,12 @@ def _summary(out: Any, plan: Any, result: Any) -> None:
     failed = result.failed
     if failed:
         out.error(
-            f"{len(failed)} of {len(result.results)} step(s) failed; {len(done)} applied",
-            hint="fix the cause and run `thothctl init` again: it picks up where this run stopped",
+            f"{len(failed)} of {plural(len(result.results), 'step')} failed and "
+            f"{len(done)} applied",
+            hint="fix the cause, then run `thothctl init` again: it picks up where this run stopped",
         )
         return
-    out.success(f"Applied {len(done)} change(s) to {plan.project}.")
-    out.info(
-        "Next: `thothctl doctor` · `thothctl jobs run daily-sync --wait` · `thothctl logs jobs`"
-    )
+    out.success(f"Applied {plural(len(done), 'change')} to {plan.project}.")
+    job = next((s.id.split(":", 1)[1] for s in plan.steps if s.kind == "job"), None)
+    run = [f"thothctl jobs run {job} --wait", "thothctl logs jobs"] if job else []
+    out.next_steps(["thothctl doctor", *run])

@@ -12,7 +12,7 @@ from thothctl.cli.context import get_ctx
 from thothctl.cli.init import run_plan
 from thothctl.errors import Cancelled, OperationError, UsageError
 from thothctl.lazy import lazy
-from thothctl.output import iso, relative_time
+from thothctl.output import CUT, WRAP, Column, iso, relative_time
 
 lib = lazy("thothctl.jobs")
 schedule = lazy("thothctl.schedule")
@@ -61,7 +61,16 @@ def list_(ctx: typer.Context) -> None:
 
     def human() -> None:
         out.table(
-            ["NAME", "JOB ID", "STATE", "SCHEDULE", "NEXT RUN", "LAST ATTEMPT", "TARGET", "DRIFT"],
+            [
+                Column("NAME"),
+                Column("JOB ID", drop=2),
+                Column("STATE"),
+                Column("SCHEDULE", fit=WRAP),
+                Column("NEXT RUN", drop=3),
+                Column("LAST ATTEMPT", fit=WRAP),
+                Column("TARGET", drop=1, fit=CUT),
+                Column("DRIFT", fit=WRAP),
+            ],
             [
                 [
                     r.name or "(not in config)",

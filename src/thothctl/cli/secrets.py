@@ -7,7 +7,6 @@ thothctl.secrets function, render its result.
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 
 import typer
@@ -15,9 +14,10 @@ import typer
 from thothctl import validate
 from thothctl.cli.complete import complete_secret_name
 from thothctl.cli.context import AppContext, get_ctx
+from thothctl.cli.prompts import read_value
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
-from thothctl.output import Styled, relative_time
+from thothctl.output import CUT, WRAP, Column, Styled, plural, relative_time
 
 lib = lazy("thothctl.secrets")
 rotation = lazy("thothctl.secrets.rotate")
@@ -73,13 +73,7 @@ def _named_value(
     source = lib.check_source(source, from_file)
     app_ctx = get_ctx(ctx)
     out = app_ctx.out
-    value = lib.read_value(
-        lib.spec_for(app_ctx.config, name),
-        source,
-        stdin=sys.stdin,
-        environ=app_ctx.environ,
-        prompt=out.prompt_secret if app_ctx.can_prompt else None,
-    )
+    value = read_value(app_ctx, lib.spec_for(app_ctx.config, name), source)
     if value.stripped_newline:
         out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
     return app_ctx, name, value
@@ -111,7 +105,9 @@ def list_cmd(ctx: typer.Context) -> None:
             if not s.exists and not s.required:
                 exists = Styled("missing (optional)", "yellow")
             versions = (
-                f"{counts['enabled']}/{counts['disabled']}/{counts['destroyed']}" if counts else "-"
+                ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "none"
+                if counts
+                else "-"
             )
             when = latest.create_time if latest else None
             table.append(
@@ -126,15 +122,22 @@ def list_cmd(ctx: typer.Context) -> None:
                 ]
             )
         out.table(
-            ["NAME", "CONFIGURED", "EXISTS", "VERSIONS E/D/X", "LATEST", "AGE", "ACCESS"],
+            [
+                Column("NAME"),
+                Column("CONFIGURED", drop=2),
+                Column("EXISTS"),
+                Column("VERSIONS", fit=WRAP),
+                Column("LATEST"),
+                Column("AGE", drop=3),
+                Column("ACCESS", drop=1, fit=CUT),
+            ],
             table,
             empty="No secrets configured or found.",
         )
         missing = [s.name for s in rows if s.configured and not s.exists and s.required]
         if missing:
-            out.info(
-                f"missing: {', '.join(missing)}: create them with `thothctl secrets create NAME`"
-            )
+            out.info(f"{plural(len(missing), 'required secret')} missing: {', '.join(missing)}.")
+            out.next_steps(["thothctl init --only secrets"])
 
     out.emit([s.to_json() for s in rows], human)
 

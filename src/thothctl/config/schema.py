@@ -287,9 +287,10 @@ SECRETS = Table(
         Field(
             "format",
             "string",
-            "how the value is checked before upload (json: must parse as JSON)",
+            "how the value is checked and asked for (text: hidden, typed twice; url: an https "
+            "URL, typed visibly; json: must parse, pasted or read from a file)",
             "text",
-            choices=("text", "json"),
+            choices=("text", "json", "url"),
             noun="secret format",
         ),
         Field(
@@ -390,7 +391,7 @@ BUILTIN_SECRETS: dict[str, dict[str, Any]] = {
         "description": "GitLab base URL",
         "required": True,
         "default": "https://gitlab.com",
-        "format": "text",
+        "format": "url",
     },
     "google-application-credentials": {
         "env": "GOOGLE_APPLICATION_CREDENTIALS_JSON",

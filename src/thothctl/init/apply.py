@@ -38,10 +38,12 @@ def create_secret(clients: Any, name: str) -> str:
 
 
 def add_first_version(clients: Any, name: str, value: secrets.SecretValue | None) -> str:
-    if value is None:
+    if not isinstance(value, secrets.SecretValue):  # None, or a value still to be asked for
         raise NotFoundError(f"no value for {name}")
     result = secrets.add_version(clients, name, value)
-    return f"version {result.version}" + ("" if result.added else " (already held this value)")
+    if result.added:
+        return f"added version {result.version}"
+    return f"version {result.version} already holds this value"
 
 
 def grant_accessor(clients: Any, name: str, member: str) -> str:

@@ -32,6 +32,7 @@ from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
 from thothctl.init import apply, values
 from thothctl.plan import CREATE, UNCHANGED, UPDATE, FieldChange, Plan, Step
 from thothctl.schedule import describe_schedule
+from thothctl.words import plural
 
 SCOPES = ("apis", "secrets", "iam", "jobs")
 SM_API = "secretmanager.googleapis.com"
@@ -237,16 +238,15 @@ def _invoker_steps(cfg: Config, clients: Any, state: LiveState) -> list[Step]:
 def _version_step(clients: Any, name: str, sec: SecretState, value: Any) -> Step:
     """The first version, when the secret has none; a secret with versions is left alone."""
     if sec.needs_first_version:
-        resource, action = f"{name} version 1", CREATE
+        resource, action = name, CREATE
         note = (
-            f"value from {value.source}"
+            getattr(value, "note", None) or f"value from {value.source}"
             if value is not None
-            else f"value needed: prompted for, or ${sec.spec.env}"
+            else f"value from the prompt or ${sec.spec.env}"
         )
     else:
-        plural = "s" if sec.versions != 1 else ""
-        resource, action = f"{name} ({sec.versions} version{plural})", UNCHANGED
-        note = "has versions: use `thothctl secrets rotate` to change it"
+        resource, action = name, UNCHANGED
+        note = f"{plural(sec.versions, 'version')}, kept (secrets rotate changes the value)"
     return Step(
         id=f"version:{name}",
         kind="secret-version",
@@ -354,6 +354,55 @@ def preflight(clients: Any, state: LiveState, plan: Plan) -> None:
         serviceaccounts.check_invoker_permissions(clients, state.service.name)
 
 
+@dataclass
+class Draft:
+    """The init plan before any prompt, to show first. ``asks``: the values the prompt asks for
+    next (each stands as :class:`values.Asked` in the plan); :func:`finish_init` then builds the
+    plan to apply from the answers."""
+
+    plan: Plan
+    asks: list[values.ValueNeed]
+    first: dict[str, Any]
+    cfg: Config
+    clients: Any
+    state: LiveState
+    only: Iterable[str] | None
+
+
+def draft_init(
+    cfg: Config,
+    clients: Any,
+    state: LiveState,
+    *,
+    only: Iterable[str] | None,
+    environ: Mapping[str, str],
+    can_prompt: bool,
+    dry_run: bool,
+) -> Draft:
+    """``init`` up to the prompts: where each first secret value comes from (env var, prompt,
+    default, or skip; see :mod:`thothctl.init.values`), the plan, and unless ``dry_run`` the
+    permission pre-check. Only a secret that needs a first version is asked for; an optional
+    one only when there is something else to apply (a converged project asks nothing).
+    Everything that can fail before a change, except an answer, fails here."""
+    specs = secrets_needing_values(state, only)
+    needs = values.value_needs(specs, environ, can_prompt=can_prompt, dry_run=dry_run)
+    first = values.first_values(needs, ask_optional=False)
+    plan = build_plan(cfg, clients, state, first, only=only)
+    if plan.pending and any(n.source == values.PROMPT and not n.spec.required for n in needs):
+        first = values.first_values(needs)
+        plan = build_plan(cfg, clients, state, first, only=only)
+    asks = [n for n in needs if isinstance(first.get(n.name), values.Asked)]
+    if not dry_run:
+        preflight(clients, state, plan)
+    return Draft(plan, asks, first, cfg, clients, state, only)
+
+
+def finish_init(draft: Draft, answers: Mapping[str, secrets.SecretValue | None]) -> Plan:
+    """The plan to apply: the draft's, with the answers to its prompts (None: skipped)."""
+    first = {**draft.first, **answers}
+    return build_plan(draft.cfg, draft.clients, draft.state, first, only=draft.only)
+
+
 def plan_init(
     cfg: Config,
     clients: Any,
@@ -365,15 +414,12 @@ def plan_init(
     dry_run: bool,
     ask: Callable[[values.ValueNeed], str],
 ) -> Plan:
-    """``init``: the first secret values (env var, ``ask`` for a prompted one, default, or skip;
-    see :mod:`thothctl.init.values`), the plan, and unless ``dry_run`` the permission pre-check.
-    Everything that can fail before a change fails here."""
-    specs = secrets_needing_values(state, only)
-    needs = values.value_needs(specs, environ, can_prompt=can_prompt, dry_run=dry_run)
-    plan = build_plan(cfg, clients, state, values.collect_values(needs, ask), only=only)
-    if not dry_run:
-        preflight(clients, state, plan)
-    return plan
+    """``init`` in one call: :func:`draft_init`, ``ask`` for each value it needs (the text typed,
+    checked here), then :func:`finish_init`."""
+    draft = draft_init(
+        cfg, clients, state, only=only, environ=environ, can_prompt=can_prompt, dry_run=dry_run
+    )
+    return finish_init(draft, values.collect_values(draft.asks, ask))
 
 
 def plan_jobs(cfg: Config, clients: Any, names: Sequence[str] = (), *, dry_run: bool) -> Plan:

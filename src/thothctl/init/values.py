@@ -2,9 +2,11 @@
 default, or nowhere (an optional secret is skipped).
 
 ``value_needs`` decides, per secret that needs a first version, its :class:`ValueNeed` (the source,
-and the value itself when it is already known); ``collect_values`` asks the caller's prompt for the
-rest and checks every answer (:mod:`thothctl.secrets` validates values). A required value that
-cannot be had fails here, before any change.
+and the value itself when it is already known). A required value that cannot be had fails here,
+before any change. ``first_values`` maps each secret to its value, to None (skipped), or to
+:class:`Asked` for a value the prompt will ask for once the plan has been shown;
+``collect_values`` asks the caller's prompt for those and checks every answer
+(:mod:`thothctl.secrets` validates values).
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ class ValueNeed:
 
     @property
     def label(self) -> str:
-        """What the hidden prompt shows, with what Enter does."""
-        label = f"{self.spec.description} ({self.spec.name})"
-        if self.spec.default:
-            return label + f" [Enter: {self.spec.default}]"
-        return label if self.spec.required else label + " [Enter: skip]"
+        """What the prompt shows: the secret, and what Enter does."""
+        enter = (
+            self.spec.default if self.spec.default else ("skip" if not self.spec.required else None)
+        )
+        return secrets.prompt_label(self.spec, enter=enter)
 
     @property
     def empty_ok(self) -> bool:
@@ -53,6 +55,20 @@ class ValueNeed:
         if not self.spec.required:
             return None
         raise UsageError(f"no value for {self.name}", hint="nothing was changed")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Stands for a value the prompt asks for after the plan is shown (never uploaded)."""
+
+    spec: SecretSpec
+
+    source = "the prompt"
+
+    @property
+    def note(self) -> str:
+        """What the plan says of the value: it is asked for once the plan has been shown."""
+        return "value asked next" if self.spec.required else "value asked next; Enter skips it"
 
 
 def _default(spec: SecretSpec) -> secrets.SecretValue:
@@ -91,9 +107,22 @@ def value_needs(
     return [_need(s, environ, can_prompt=can_prompt, dry_run=dry_run) for s in specs]
 
 
+def first_values(
+    needs: Iterable[ValueNeed], *, ask_optional: bool = True
+) -> dict[str, secrets.SecretValue | Asked | None]:
+    """The first values known before any prompt, by secret name: the value (env var, default),
+    None (skip), or :class:`Asked` for a PROMPT need (an optional one only if ``ask_optional``)."""
+    return {
+        n.name: (Asked(n.spec) if n.spec.required or ask_optional else None)
+        if n.source == PROMPT
+        else n.value
+        for n in needs
+    }
+
+
 def collect_values(
     needs: Iterable[ValueNeed], ask: Callable[[ValueNeed], str]
 ) -> dict[str, secrets.SecretValue | None]:
-    """The first values, by secret name (None: skip). ``ask`` prompts for a PROMPT need (hidden,
-    typed twice) and returns the text typed."""
+    """The first values, by secret name (None: skip). ``ask`` prompts for a PROMPT need and
+    returns the text typed; each answer is checked (a mistake raises UsageError)."""
     return {n.name: n.from_answer(ask(n)) if n.source == PROMPT else n.value for n in needs}

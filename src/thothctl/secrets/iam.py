@@ -45,7 +45,7 @@ def _modify_policy(
     clients: Any, name: str, mutate: Callable[[Any], bool]
 ) -> iampolicy.PolicyChange:
     resource = secret_path(clients, name)
-    with existing(name):
+    with existing(name, clients):
         return iampolicy.modify(
             lambda: get_policy(clients, name),
             lambda p: clients.secrets.set_iam_policy(request={"resource": resource, "policy": p}),

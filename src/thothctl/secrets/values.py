@@ -168,9 +168,63 @@ def payload_json(data: bytes) -> dict[str, str]:
         return {"value_base64": base64.b64encode(data).decode()}
 
 
-def prompt_label(spec: SecretSpec) -> str:
-    """What the hidden prompt asks for: the description, and the default if there is one."""
-    return spec.description + (f" [{spec.default}]" if spec.default else "")
+def prompt_label(spec: SecretSpec, *, enter: str | None = None) -> str:
+    """What a prompt for ``spec`` shows, the same for init, set and rotate: the description and
+    the secret's name, and what Enter does (``enter``: the default, or "skip")."""
+    label = spec.name if spec.description == spec.name else f"{spec.description} ({spec.name})"
+    return label + (f" [Enter: {enter}]" if enter else "")
+
+
+HIDDEN, VISIBLE, PASTE = "hidden", "visible", "paste"
+
+
+def prompt_kind(spec: SecretSpec) -> str:
+    """How the value of ``spec`` is asked for: a URL is not secret (typed visibly, once); a JSON
+    value is pasted (read until complete) or read from a path typed instead; any other value is
+    typed hidden, twice."""
+    return {"url": VISIBLE, "json": PASTE}.get(spec.format, HIDDEN)
+
+
+def json_answer_complete(text: str) -> bool:
+    """Whether a pasted answer is whole: a path or an empty answer is one line; a JSON document
+    is whole when its brackets close (strings and escapes skipped), so a multi-line key file
+    pasted at the prompt arrives in one answer."""
+    body = text.lstrip()
+    if not body.startswith(("{", "[")):
+        return True
+    depth, in_string, escaped = 0, False, False
+    for ch in body:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = ch == "\\"
+            in_string = ch != '"'
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
+
+
+def check_url(text: str) -> str | None:
+    """Why ``text`` is not a usable base URL (None when it is): https, or http on a loopback
+    host only (a local GitLab or the emulator), with a host and no spaces."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        return "it is not a URL"
+    if " " in text or not host or parts.scheme not in ("http", "https"):
+        return "it is not an http(s) URL with a host, such as https://gitlab.example.com"
+    if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
+        return "plain http is allowed only for localhost; use https"
+    return None
 
 
 def check_source(source: str | None, from_file: str | None) -> str | None:
@@ -207,7 +261,7 @@ def read_value(
     if source is not None:
         return value_from_file(spec, source)
     if prompt is not None:
-        text = prompt(prompt_label(spec))
+        text = prompt(prompt_label(spec, enter=spec.default))
         if not text and spec.default:
             text = spec.default
         return value_from_prompt(spec, text)
