@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from thothctl import apis as apislib
-from thothctl import cloudrun, iampolicy, jobs, secrets, serviceaccounts
+from thothctl import cloudrun, gitlab, iampolicy, jobs, secrets, serviceaccounts
 from thothctl.errors import EXIT_DOCTOR, EXIT_FAILED, EXIT_OK, ThothError, describe
 
 if TYPE_CHECKING:
@@ -427,6 +427,16 @@ class _Checks:
                 f"thothctl secrets destroy {st.name} {' '.join(map(str, disabled))} --yes",
             )
 
+    def gitlab_token(self) -> None:
+        """The stored gitlab-token, asked of GitLab (never shown): active or not, its scopes, days
+        to expiry; the fix is the rotate command that renews it."""
+        if "secretmanager.googleapis.com" not in self.enabled:
+            return
+        found = gitlab.stored_token_check(self.clients, self.cfg)
+        if found is not None:
+            check = f"secret:{gitlab.TOKEN_SECRET}.gitlab"
+            self.add(check, found.severity, f"GitLab: {found.message}", found.fix)
+
     # --- the scheduler jobs ------------------------------------------------------------------
     def jobs_check(self) -> None:
         if "cloudscheduler.googleapis.com" not in self.enabled:
@@ -496,6 +506,7 @@ def run(cfg: Config, clients: Any) -> Report:
                 ("service.policy", checks.service_policy),
                 ("scheduler.account", checks.scheduler_account),
                 ("secrets", checks.secrets_check),
+                ("secret:gitlab-token.gitlab", checks.gitlab_token),
                 ("jobs", checks.jobs_check),
             )
         ]

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import typer
 
+import thothctl.cli.secrets_rotate as secrets_rotate
 from thothctl import validate
 from thothctl.cli.complete import complete_secret_name
 from thothctl.cli.context import AppContext, get_ctx
@@ -65,7 +66,7 @@ def _name(value: str) -> str:
 
 
 def _named_value(
-    ctx: typer.Context, name: str, source: str | None, from_file: str | None
+    ctx: typer.Context, name: str, source: str | None, from_file: str | None, verify: bool
 ) -> tuple[AppContext, str, lib.SecretValue]:
     """For set and rotate: the checked name and the value from its one source (``-``: stdin, a
     path, else the hidden prompt or, with prompting off, the env var)."""
@@ -76,6 +77,7 @@ def _named_value(
     value = read_value(app_ctx, lib.spec_for(app_ctx.config, name), source)
     if value.stripped_newline:
         out.info("Removed one trailing newline from stdin (pipe with printf '%s' to keep it).")
+    secrets_rotate.check_token(app_ctx, name, value, verify)
     return app_ctx, name, value
 
 
@@ -286,17 +288,19 @@ def set_cmd(
     name: str = NAME_ARG,
     source: str | None = SOURCE_ARG,
     from_file: str | None = FROM_FILE_OPTION,
+    no_verify: bool = secrets_rotate.NO_VERIFY,
 ) -> None:
     """Add a new version holding a value.
 
     The value comes from the hidden prompt (typed twice), stdin, a file, or with --no-input the
     config's env var. It is checked first (not empty, at most 64 KiB, UTF-8 text or valid JSON
     for JSON secrets) and sent with a CRC32C checksum. Nothing is added when the latest enabled
-    version already holds the same value, and a retried call never creates a duplicate.
+    version already holds the same value, and a retried call never creates a duplicate. A new
+    gitlab-token is first checked with GitLab (active, scopes; a warning when it expires soon).
 
     Example: printf '%s' "$TOKEN" | thothctl secrets set gitlab-token -
     """
-    app_ctx, name, value = _named_value(ctx, name, source, from_file)
+    app_ctx, name, value = _named_value(ctx, name, source, from_file, not no_verify)
     out = app_ctx.out
     with out.spinner(f"Adding a version to {name}…"):
         result = lib.add_version(app_ctx.clients, name, value)
@@ -328,6 +332,10 @@ def rotate_cmd(
         "--update-service",
         help="Point the Cloud Run service's env vars at the new version (new revision).",
     ),
+    self_rotate: bool = secrets_rotate.SELF_ROTATE,
+    expires_in: str | None = secrets_rotate.EXPIRES_IN,
+    if_expiring_within: str | None = secrets_rotate.IF_EXPIRING,
+    no_verify: bool = secrets_rotate.NO_VERIFY,
 ) -> None:
     """Rotate a secret: add the new value, verify it, retire old versions, update the service.
 
@@ -337,11 +345,23 @@ def rotate_cmd(
     revision, as Cloud Run resolves secrets only when an instance starts), disable the enabled
     versions beyond --keep and move the configured aliases to the enabled versions, newest first
     (so with --keep 1 the second alias, e.g. `previous`, is removed). Nothing is destroyed unless
-    --destroy-old. Safe to re-run after any failure.
+    --destroy-old. Safe to re-run after any failure. gitlab-token --self-rotate: GitLab makes the
+    new token, which is stored, the service rolled onto it and the old versions disabled.
 
-    Example: thothctl secrets rotate gitlab-token --from-file token.txt --update-service
+    Examples: thothctl secrets rotate gitlab-token --from-file token.txt --update-service ·
+    thothctl secrets rotate gitlab-token --self-rotate --expires-in 90d --if-expiring-within 30d
     """
-    app_ctx, name, value = _named_value(ctx, name, source, from_file)
+    if self_rotate or expires_in or if_expiring_within:
+        given = source is not None or from_file is not None
+        return secrets_rotate.self_rotate_cmd(
+            get_ctx(ctx),
+            _name(name),
+            given,
+            expires_in=expires_in,
+            if_expiring_within=if_expiring_within,
+            destroy_old=destroy_old,
+        )
+    app_ctx, name, value = _named_value(ctx, name, source, from_file, not no_verify)
     keep = 1 if disable_previous else keep
     out = app_ctx.out
     if destroy_old and not app_ctx.confirm(
@@ -359,37 +379,7 @@ def rotate_cmd(
             update_run_service=update_service,
         )
 
-    def human() -> None:
-        if result.add.added:
-            out.success(f"Added version {result.add.version} to {name} and verified it (CRC32C).")
-        else:
-            out.info(f"No new version: {result.add.note} (verified).")
-        if result.service is not None:
-            svc = result.service
-            if svc.updated:
-                parts = []
-                if svc.pinned:
-                    parts.append(f"pinned {', '.join(svc.pinned)} to version {result.add.version}")
-                if svc.refreshed:
-                    parts.append(f"new revision for {', '.join(svc.refreshed)} (latest)")
-                out.success(f"Cloud Run: {'; '.join(parts)}; revision {svc.revision}.")
-            else:
-                out.info(f"Cloud Run: {svc.note}.")
-        for alias, target in result.aliases.items():
-            out.info(
-                f"alias {alias} -> {target if target is not None else '(removed: no older enabled version)'}"
-            )
-        if result.disabled:
-            out.info(f"Disabled version(s) {', '.join(map(str, result.disabled))}.")
-        if result.destroyed:
-            out.info(f"Destroyed version(s) {', '.join(map(str, result.destroyed))}.")
-        out.info(f"Enabled now: {', '.join(map(str, result.kept))}.")
-        for note in result.notes:
-            if note.kind is rotation.NoteKind.UNCHANGED:
-                continue  # said in the first line
-            out.warn(note.text) if note.warning else out.info(f"note: {note.text}")
-
-    out.emit(result.to_json(), human)
+    out.emit(result.to_json(), lambda: secrets_rotate.render_rotation(out, name, result))
 
 
 # --- get --------------------------------------------------------------------------------------

@@ -123,6 +123,12 @@ class Table:
         return next(f for f in self.fields if f.key == key)
 
 
+def _gitlab_scope(value: str) -> str:
+    if not isinstance(value, str) or not value.replace("_", "").isalpha() or not value.islower():
+        raise ValueError(f"{value!r} is not a GitLab scope (e.g. read_api, api)")
+    return value
+
+
 # --- the typed configuration ------------------------------------------------------------------
 
 
@@ -179,6 +185,8 @@ class Config:
     scheduler_service_account: str
     secrets: dict[str, SecretSpec]
     jobs: dict[str, JobSpec]
+    gitlab_token_scopes: tuple[str, ...] = ("read_api",)
+    gitlab_token_warning_days: int = 14
     env_name: str | None = None
     config_file: Path | None = None
     environments: tuple[str, ...] = ()
@@ -267,6 +275,23 @@ TOP_FIELDS: tuple[Field, ...] = (
         "account Cloud Scheduler signs OIDC tokens as: gets run.invoker on the service only",
         "thoth-scheduler",
         check=v.check_service_account,
+    ),
+    Field(
+        "gitlab_token_scopes",
+        "list",
+        "GitLab scopes the sync needs: a gitlab-token without them is refused before it is stored",
+        ["read_api"],
+        check=lambda s: _gitlab_scope(s),
+        what="a list of GitLab scopes",
+        dedupe=True,
+    ),
+    Field(
+        "gitlab_token_warning_days",
+        "integer",
+        "`doctor` and `secrets set|rotate gitlab-token` warn when the token expires within this "
+        "many days",
+        14,
+        range=(1, 365),
     ),
 )
 

@@ -47,6 +47,7 @@ SERVICE_MODULES = (
     "run",
     "scheduler.service",
     "logging.service",
+    "gitlab",
 )
 CONTROL_SERVICE = "thothctl.emulator.v1.Control"
 DEFAULT_PROJECTS = ("thoth-local",)
@@ -222,6 +223,67 @@ class Dispatcher:
                 yield from spec.func(request, context)
 
         return behavior
+
+    def http(
+        self, method: str, mutating: bool, handle: Callable[[], tuple[int, Any]]
+    ) -> tuple[int, Any]:
+        """An HTTP stub request (the GitLab stub, ``method`` like ``gitlab:GET /api/v4/...``):
+        the same latency, failures, lost responses and call log as an RPC. A fault answers the
+        HTTP status of its gRPC code; the log records the gRPC code of the HTTP status."""
+        outcome: dict[str, Any] = {"code": "OK", "fault": None}
+        start = time.time()
+        try:
+            decision = self.emu.faults.decide(method)
+            if decision.latency:
+                time.sleep(decision.latency)
+            if decision.fail:
+                outcome["fault"] = "fail"
+                status, payload = _http_fault(decision.fail)
+            else:
+                with self.emu.store.lock:
+                    status, payload = handle()
+                if decision.lost:
+                    outcome["fault"] = "lost"
+                    status, payload = _http_fault(decision.lost)
+        except Exception:
+            log.error("HTTP stub %s failed:\n%s", method, traceback.format_exc())
+            status, payload = 500, {"message": "500 Internal Server Error"}
+        try:
+            outcome["code"] = HTTP_CODES.get(status, "OK" if status < 400 else "UNKNOWN")
+            return status, payload
+        finally:
+            end = time.time()
+            self.emu.calls.record(
+                Call(
+                    method,
+                    outcome["code"],
+                    (end - start) * 1000,
+                    mutating,
+                    start,
+                    end,
+                    outcome["fault"],
+                )
+            )
+
+
+# HTTP status -> the gRPC code name the call log records (and back, for injected faults).
+HTTP_CODES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def _http_fault(code: grpc.StatusCode) -> tuple[int, Any]:
+    status = next((s for s, name in HTTP_CODES.items() if name == code.name), 500)
+    return status, {"message": f"{status} {code.name} (injected fault)"}
 
 
 def _resource_names(request: Any) -> Iterable[str]:

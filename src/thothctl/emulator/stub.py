@@ -9,6 +9,12 @@ loopback port. Like Cloud Run with IAM invoker checks on, it answers:
   read live from the Run emulator; ``allUsers``/``allAuthenticatedUsers`` count);
 - otherwise the configured behaviour (default 200 with a small JSON body), optionally after a delay.
 
+Unless a behaviour is configured, it does the sync's own work the way the real service would: the
+serving revision resolves its secret env vars when its first instance starts (its first request;
+a reference that cannot be read yet is tried again) and keeps them; when its ``GITLAB_BASE_URL``
+is the emulator's GitLab stub and GitLab no longer accepts its ``GITLAB_TOKEN`` (revoked, expired,
+unknown), the request fails with 500.
+
 ``invoker_iam_disabled`` on the service turns the checks off. Every request is recorded (method,
 path, headers without the token, body, verified email/audience, status) and logged to the emulated
 Cloud Logging as ``run.googleapis.com/requests`` on a ``cloud_run_revision`` resource.
@@ -23,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from thothctl.emulator import oidc
+from thothctl.emulator.base import EmulatorError
 
 if TYPE_CHECKING:
     from thothctl.emulator.server import Emulator
@@ -176,6 +183,8 @@ class StubServer:
                     behaviour = {}
                 else:
                     self._behaviour["times"] -= 1
+        if status == 0 and not behaviour:
+            status, reason = self._sync_check()
         if status == 0:
             delay = behaviour.get("delay_s") or 0.0
             if delay:
@@ -204,6 +213,41 @@ class StubServer:
             del self._requests[:-RECORD_LIMIT]
         self._log(handler, status, time.time() - start, reason)
         return status, payload
+
+    def instance_env(self) -> dict[str, str]:
+        """The secret env values of the serving revision, as its instances started with them."""
+        run = self._run()
+        svc = run.lookup(self.service) if run is not None else None
+        sm = self.emu.service("google.cloud.secretmanager.v1.SecretManagerService")
+        if svc is None or sm is None:
+            return {}
+        project = self.service.split("/")[1]
+        with self.emu.store.lock:
+            rev = self.emu.store.table("run.revisions").get(svc.latest_ready_revision)
+            for var, (secret, version) in (rev or {}).get("env", {}).items():
+                if var in rev["values"]:
+                    continue
+                name = secret if "/" in secret else f"projects/{project}/secrets/{secret}"
+                try:
+                    _, data, _ = sm.model.access_version(f"{name}/versions/{version}")
+                except EmulatorError:
+                    continue  # the instance could not start with it: tried again next time
+                rev["values"][var] = data.decode("utf-8", "replace")
+                self.emu.store.touch()
+            return dict(rev["values"]) if rev else {}
+
+    def _sync_check(self) -> tuple[int, str]:
+        """(0, "") when the sync can talk to GitLab; else the failure the real service answers."""
+        gitlab = self.emu.service("gitlab")
+        env = self.instance_env()
+        if gitlab is None or not gitlab.serves(env.get("GITLAB_BASE_URL")):
+            return 0, ""  # a GitLab the emulator never contacts: nothing to check
+        if gitlab.accepts(env.get("GITLAB_TOKEN")):
+            return 0, ""
+        return 500, (
+            "sync failed: GitLab answered 401 Unauthorized (GITLAB_TOKEN is revoked, expired or "
+            "unknown)"
+        )
 
     def _log(
         self, handler: BaseHTTPRequestHandler, status: int, latency: float, reason: str
