@@ -311,18 +311,13 @@ class Clients:
         except control.ControlError as exc:
             raise OperationError(exc.message, hint=exc.hint) from None
         if not address:
-            raise OperationError(
-                "the emulator serves no REST listener, so --transport rest cannot reach it",
-                hint="start it with a REST port, or use --transport grpc",
-            )
+            raise OperationError("the emulator serves no REST", hint="use --transport grpc")
         return f"http://{address}"
 
     def _build(self, api: str, client_cls: Any, grpc_transport_cls: Any) -> _RetryingClient:
-        """The client of one API. REST where asked (``--transport rest`` or an endpoint override,
-        as gcloud's overrides are REST endpoints) and the library has a REST transport; gRPC
-        otherwise (the IAM admin and Logging libraries are gRPC-only). The emulator, and an
-        override that is a plain-http loopback address (an emulator too), need no credentials;
-        any other endpoint gets the real ones."""
+        """REST where asked (``--transport rest``, or an override: gcloud's are REST) and the
+        library has it (IAM admin and Logging are gRPC-only); anonymous for the emulator and a
+        plain-http loopback override, real credentials anywhere else."""
         has_rest = "rest" in getattr(client_cls, "_transport_registry", {})
         override = self.endpoint_override(api)
         if self.settings.emulated:
@@ -333,14 +328,12 @@ class Clients:
         if override and is_loopback_http(override):
             if has_rest:
                 return self._client(api, client_cls, "rest", override, True)
-            import grpc
+            import grpc  # the emulator's REST port passes gRPC through
 
             channel = grpc.insecure_channel(override.split("://", 1)[1].split("/", 1)[0])
-            with self._lock:
-                self._extra_channels.append(channel)
-            return _RetryingClient(
-                client_cls(transport=grpc_transport_cls(channel=channel)), self, api
-            )
+            self._extra_channels.append(channel)
+            transport = grpc_transport_cls(channel=channel)
+            return _RetryingClient(client_cls(transport=transport), self, api)
         transport_name = (
             "rest" if has_rest and (override or self.settings.transport == "rest") else "grpc"
         )
@@ -429,14 +422,11 @@ def is_loopback_http(url: str) -> bool:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        local = parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
     except ValueError:
         return False
+    return parts.scheme == "http" and local
 
 
 def access_token_credentials(path: str, quota_project: str | None = None):
@@ -449,28 +439,22 @@ def access_token_credentials(path: str, quota_project: str | None = None):
     try:
         token = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise AuthError(
-            f"cannot read the access token file {path}: {getattr(exc, 'strerror', None) or exc}",
-            hint="point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a readable file holding one token",
-        ) from None
+        token, why = "", getattr(exc, "strerror", None) or str(exc)
+    else:
+        why = "it is empty"
     if not token:
         raise AuthError(
-            f"the access token file {path} is empty",
-            hint="write a fresh token into it (e.g. `gcloud auth print-access-token`)",
+            f"cannot read the access token file {path}: {why}",
+            hint="point CLOUDSDK_AUTH_ACCESS_TOKEN_FILE at a file holding one fresh token",
         )
     creds = oauth2.Credentials(token=token)
     return creds.with_quota_project(quota_project) if quota_project else creds
 
 
 def rest_status_error(exc: BaseException) -> BaseException:
-    """A REST error as the exception of the gRPC status its JSON names.
-
-    Google's JSON error carries the status (``"error": {"status": "ALREADY_EXISTS"}``), but
-    google-api-core picks the exception by HTTP status alone: 409 is ``Conflict`` for both
-    ABORTED and ALREADY_EXISTS, 400 ``BadRequest`` for FAILED_PRECONDITION too. Re-made from the
-    status (and the ``details`` parsed back into their messages), a REST error reads like the
-    gRPC one everywhere else (``errors.code_of``, retries, hints). Anything else is returned as
-    is."""
+    """A REST error re-made from the status its JSON names (``"error": {"status": ...}``), with
+    its details parsed back: google-api-core picks the class by HTTP status alone (409 is
+    ``Conflict`` for ABORTED and ALREADY_EXISTS alike). Anything else is returned as is."""
     response = getattr(exc, "response", None)
     if response is None or not hasattr(response, "json"):
         return exc
@@ -500,14 +484,11 @@ def _rest_details(details: list[Any]) -> list[Any]:
     out: list[Any] = []
     for detail in details:
         name = str(detail.get("@type", "")).rsplit(".", 1)[-1] if isinstance(detail, dict) else ""
-        cls = getattr(error_details_pb2, name, None)
-        if cls is None:
-            out.append(detail)
-            continue
-        body = {k: v for k, v in detail.items() if k != "@type"}
         try:
+            body = {k: v for k, v in detail.items() if k != "@type"}
+            cls = getattr(error_details_pb2, name)
             out.append(json_format.ParseDict(body, cls(), ignore_unknown_fields=True))
-        except json_format.ParseError:
+        except (AttributeError, json_format.ParseError):
             out.append(detail)
     return out
 

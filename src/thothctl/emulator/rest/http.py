@@ -30,9 +30,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from google.rpc import status_pb2
 
+# absolute module imports: `from thothctl.emulator.rest import x` would import this package again
+import thothctl.emulator.rest.knative as knative
+import thothctl.emulator.rest.routes as routing
+import thothctl.emulator.rest.transcode as transcode
 from thothctl.emulator.base import EmulatorError
-from thothctl.emulator.rest import routes as routing
-from thothctl.emulator.rest import transcode
 
 if TYPE_CHECKING:
     from thothctl.emulator.server import Emulator
@@ -93,7 +95,7 @@ class Request:
 
 class Router:
     def __init__(self, emu: Emulator):
-        self.routes = routing.build(emu)
+        self.routes = sorted(routing.build(emu) + knative.routes(emu), key=lambda r: r.rank)
         self.served: Counter[str] = Counter()  # RPC method -> requests answered over REST
         self._count_lock = threading.Lock()
         self.by_method: dict[str, list[routing.Route]] = {}

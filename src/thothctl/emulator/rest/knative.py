@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from google.cloud.run_v2 import types
 from google.iam.v1 import iam_policy_pb2
 
-from thothctl.emulator.rest import routes as routing
+import thothctl.emulator.rest.routes as routing
 from thothctl.emulator.rest.transcode import build_request, to_json
 
 if TYPE_CHECKING:
@@ -150,11 +150,7 @@ def _short(revision: str) -> str:
     return revision.rsplit("/", 1)[-1]
 
 
-def knative_service(svc: types.Service) -> dict[str, Any]:
-    """A v2 Service in Cloud Run v1's Knative shape (serving.knative.dev/v1 Service)."""
-    v2 = to_json(svc)
-    _, project, _, region, _, name = v2["name"].split("/")
-    template = v2.get("template", {})
+def _spec(template: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "containers": [_container(c) for c in template.get("containers", [])],
         "serviceAccountName": template.get("serviceAccount", ""),
@@ -163,16 +159,10 @@ def knative_service(svc: types.Service) -> dict[str, Any]:
         spec["containerConcurrency"] = template["maxInstanceRequestConcurrency"]
     if template.get("timeout"):
         spec["timeoutSeconds"] = int(float(template["timeout"].rstrip("s")))
-    ready = v2.get("terminalCondition", {}).get("state") == "CONDITION_SUCCEEDED"
-    conditions = [
-        {
-            "type": cond.get("type", "Ready"),
-            "status": "True" if cond.get("state") == "CONDITION_SUCCEEDED" else "Unknown",
-            "lastTransitionTime": cond.get("lastTransitionTime", ""),
-        }
-        for cond in [v2.get("terminalCondition", {}), *v2.get("conditions", [])]
-        if cond
-    ]
+    return spec
+
+
+def _annotations(v2: dict[str, Any]) -> dict[str, str]:
     annotations = dict(v2.get("annotations", {}))
     ingress = v2.get("ingress", "INGRESS_TRAFFIC_ALL").replace("INGRESS_TRAFFIC_", "").lower()
     ingress = {
@@ -183,6 +173,36 @@ def knative_service(svc: types.Service) -> dict[str, Any]:
     annotations.setdefault("run.googleapis.com/ingress-status", ingress)
     annotations.setdefault("serving.knative.dev/creator", v2.get("creator", ""))
     annotations.setdefault("serving.knative.dev/lastModifier", v2.get("lastModifier", ""))
+    return annotations
+
+
+def _status(v2: dict[str, Any]) -> dict[str, Any]:
+    ready = v2.get("terminalCondition", {}).get("state") == "CONDITION_SUCCEEDED"
+    conditions = [
+        {
+            "type": cond.get("type", "Ready"),
+            "status": "True" if cond.get("state") == "CONDITION_SUCCEEDED" else "Unknown",
+            "lastTransitionTime": cond.get("lastTransitionTime", ""),
+        }
+        for cond in [v2.get("terminalCondition", {}), *v2.get("conditions", [])]
+        if cond
+    ]
+    return {
+        "observedGeneration": int(v2.get("observedGeneration", 0)),
+        "conditions": conditions,
+        "latestCreatedRevisionName": _short(v2.get("latestCreatedRevision", "")),
+        "latestReadyRevisionName": _short(v2.get("latestReadyRevision", "")) if ready else "",
+        "url": v2.get("uri", ""),
+        "address": {"url": v2.get("uri", "")},
+        "traffic": [_traffic(t) for t in v2.get("trafficStatuses", [])],
+    }
+
+
+def knative_service(svc: types.Service) -> dict[str, Any]:
+    """A v2 Service in Cloud Run v1's Knative shape (serving.knative.dev/v1 Service)."""
+    v2 = to_json(svc)
+    _, project, _, region, _, name = v2["name"].split("/")
+    template = v2.get("template", {})
     metadata = {
         "name": name,
         "namespace": project,
@@ -192,16 +212,7 @@ def knative_service(svc: types.Service) -> dict[str, Any]:
         "resourceVersion": v2.get("etag", "").strip('"'),
         "selfLink": f"{KNATIVE}/namespaces/{project}/services/{name}",
         "labels": {**v2.get("labels", {}), "cloud.googleapis.com/location": region},
-        "annotations": annotations,
-    }
-    status: dict[str, Any] = {
-        "observedGeneration": int(v2.get("observedGeneration", 0)),
-        "conditions": conditions,
-        "latestCreatedRevisionName": _short(v2.get("latestCreatedRevision", "")),
-        "latestReadyRevisionName": _short(v2.get("latestReadyRevision", "")) if ready else "",
-        "url": v2.get("uri", ""),
-        "address": {"url": v2.get("uri", "")},
-        "traffic": [_traffic(t) for t in v2.get("trafficStatuses", [])],
+        "annotations": _annotations(v2),
     }
     return {
         "apiVersion": "serving.knative.dev/v1",
@@ -210,9 +221,9 @@ def knative_service(svc: types.Service) -> dict[str, Any]:
         "spec": {
             "template": {
                 "metadata": {"annotations": dict(template.get("annotations", {}))},
-                "spec": spec,
+                "spec": _spec(template),
             },
             "traffic": [_traffic(t) for t in v2.get("traffic", [])],
         },
-        "status": status,
+        "status": _status(v2),
     }

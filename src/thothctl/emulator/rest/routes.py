@@ -152,9 +152,9 @@ def _rule_dict(rule: Any) -> dict[str, str]:
 
 
 def service_rules(svc: EmulatedService) -> Rules:
-    from thothctl.emulator.rest import declared
+    from thothctl.emulator.rest.declared import RULES
 
-    return gapic_rules(svc) or pool_rules(svc) or declared.RULES.get(svc.service_name, {})
+    return gapic_rules(svc) or pool_rules(svc) or RULES.get(svc.service_name, {})
 
 
 def build(emu: Emulator) -> list[Route]:
@@ -172,10 +172,6 @@ def build(emu: Emulator) -> list[Route]:
             if spec is None or spec.stream:
                 continue
             routes.extend(_routes(emu, target, spec, rules))
-    from thothctl.emulator.rest import knative
-
-    routes.extend(knative.routes(emu))
-    routes.sort(key=lambda r: r.rank)
     return routes
 
 
