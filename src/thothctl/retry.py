@@ -19,8 +19,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from thothctl.errors import UsageError, code_of
+from thothctl.errors import (
+    UsageError,
+    code_of,
+    credentials_error,
+    error_info,
+    policy_violations,
+    retry_delay,
+    unreachable_reason,
+)
 
 TRANSIENT_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
 # An etag-guarded write lost a race: read again and retry.
@@ -41,13 +50,38 @@ def retry_deadline(environ: Mapping[str, str]) -> float:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether an exception is one the retry policy retries."""
-    return code_of(exc) in TRANSIENT_CODES
+    """Whether an exception is one the retry policy retries.
+
+    Not transient, although their codes are: an endpoint that cannot be reached (refused,
+    unresolvable, not speaking gRPC: waiting does not fix an address, a proxy or a stopped
+    emulator), credentials that cannot be refreshed (gRPC reports them as UNAVAILABLE), and a
+    resource quota (RESOURCE_QUOTA_EXCEEDED: only freeing resources helps, unlike a rate limit).
+    A requests timeout (REST) is transient like DEADLINE_EXCEEDED."""
+    code = code_of(exc)
+    if not code:
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        return type(exc).__module__.startswith("requests") and "ReadTimeout" in names
+    if code not in TRANSIENT_CODES:
+        return False
+    if unreachable_reason(exc) or credentials_error(exc) is not None:
+        return False
+    return error_info(exc)[0] != "RESOURCE_QUOTA_EXCEEDED"
+
+
+def server_delay(exc: BaseException) -> float:
+    """Seconds a transient error asks the client to wait before retrying (RetryInfo), or 0."""
+    return retry_delay(exc) or 0.0
 
 
 def is_conflict(exc: BaseException) -> bool:
-    """Whether an etag-guarded write lost a race with another writer."""
-    return code_of(exc) in CONFLICT_CODES
+    """Whether an etag-guarded write lost a race with another writer. A FAILED_PRECONDITION
+    that names an organization policy or a disabled API/billing is not a race."""
+    if code_of(exc) not in CONFLICT_CODES:
+        return False
+    return not policy_violations(exc) and error_info(exc)[0] not in _NOT_A_RACE
+
+
+_NOT_A_RACE = frozenset({"SERVICE_DISABLED", "BILLING_DISABLED"})
 
 
 def attempts(
@@ -86,3 +120,40 @@ def attempts(
             pause = min(pause, max(0.0, remaining))
         sleep(pause)
         delay = min(delay * 2, maximum)
+
+
+def paced(
+    target: Callable[[], Any],
+    policy: Any,
+    on_error: Callable[[Exception], None] | None,
+    gretry: Any,
+    retry_error: type[Exception],
+) -> Any:
+    """Run ``target`` under google-api-core's ``retry_target`` with ``policy``'s predicate,
+    backoff and deadline (``gretry`` is google.api_core.retry, passed in: this module imports no
+    google.*), and two additions: a pause is at least the delay the server asked for
+    (RetryInfo), so a quota error's "retry after 30 s" is honoured, or the retrying stops when
+    that is past the deadline; and a RetryError carries how long it tried and how many tries
+    failed (``thothctl_seconds``, ``thothctl_tries``) for the one line the user reads."""
+    asked, tries, started = [0.0], [0], time.monotonic()
+
+    def noted(exc: Exception) -> None:
+        asked[0], tries[0] = server_delay(exc), tries[0] + 1
+        if on_error is not None:
+            on_error(exc)
+
+    def pauses() -> Iterator[float]:
+        backoff = gretry.exponential_sleep_generator(
+            policy._initial, policy._maximum, policy._multiplier
+        )
+        for pause in backoff:
+            yield max(pause, asked[0])
+
+    try:
+        return gretry.retry_target(
+            target, policy._predicate, pauses(), timeout=policy._timeout, on_error=noted
+        )
+    except retry_error as exc:
+        exc.thothctl_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+        exc.thothctl_tries = tries[0]  # type: ignore[attr-defined]
+        raise
