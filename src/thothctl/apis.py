@@ -6,10 +6,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from thothctl.errors import OperationError, code_of
+from thothctl import suggest
+from thothctl.errors import OperationError, UsageError, code_of
 
 BATCH_GET_MAX = 30
 BATCH_ENABLE_MAX = 20
+# Names a typo is compared with (with the configured ones): Thoth's APIs and common neighbours.
+KNOWN_APIS = tuple(
+    f"{name}.googleapis.com"
+    for name in (
+        *("secretmanager", "cloudscheduler", "run", "iam", "iamcredentials", "serviceusage"),
+        *("logging", "monitoring", "pubsub", "storage", "compute", "cloudbuild"),
+        *("artifactregistry", "cloudresourcemanager", "bigquery", "firestore", "aiplatform"),
+        *("cloudfunctions", "container", "sqladmin", "dns"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,12 @@ def status(clients: Any, apis: Sequence[str]) -> list[ApiState]:
     parent = f"projects/{clients.project}"
     found: dict[str, ApiState] = {}
     for chunk in _chunks(list(apis), BATCH_GET_MAX):
-        response = clients.serviceusage.batch_get_services(
-            request={"parent": parent, "names": [f"{parent}/services/{a}" for a in chunk]}
-        )
+        try:
+            response = clients.serviceusage.batch_get_services(
+                request={"parent": parent, "names": [f"{parent}/services/{a}" for a in chunk]}
+            )
+        except Exception as exc:
+            raise _unknown_api(exc, chunk, apis) or exc from None
         for svc in response.services:
             service_id = svc.config.name or svc.name.rsplit("/", 1)[-1]
             found[service_id] = ApiState(
@@ -65,6 +79,22 @@ def status(clients: Any, apis: Sequence[str]) -> list[ApiState]:
                 enabled=svc.state.name == "ENABLED",
             )
     return [found.get(a, ApiState(a, a, False)) for a in apis]
+
+
+def _unknown_api(exc: BaseException, chunk: Sequence[str], asked: Sequence[str]) -> Any:
+    """A name Service Usage does not know, as a usage error with the closest known names (None
+    when the error is something else)."""
+    bad = next((a for a in chunk if f"{a} not found" in str(exc)), None)
+    if code_of(exc) != "NOT_FOUND" or bad is None:
+        return None
+    short = {a.removesuffix(".googleapis.com"): a for a in (*KNOWN_APIS, *asked) if a != bad}
+    close = suggest.closest(bad.removesuffix(".googleapis.com"), list(short))
+    return UsageError(
+        f"unknown API {bad}: Service Usage has no such service, or you may not see it",
+        hint=f"did you mean {' or '.join(short[c] for c in close)}?"
+        if close
+        else "check the name: gcloud services list --available",
+    )
 
 
 def enable(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from thothctl import cloudrun, retry, validate
+from thothctl import cloudrun, retry, suggest, validate
 from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
 from thothctl.plan import FieldChange
 from thothctl.schedule import describe_schedule, tz_label
@@ -72,15 +72,29 @@ def parent(clients: Any, config: Any) -> str:
 def resolve(config: Any, name: str) -> tuple[Any | None, str]:
     """A short name (``daily-sync``) or job id (``thoth-daily-sync``) -> (spec or None, job id).
 
-    A job id that is not in the config is accepted (to describe or remove strays)."""
+    A job id that is not in the config is accepted (to describe or remove strays); a name that
+    could not be a job id is an unknown job (exit 2, with the valid names)."""
     for spec in config.jobs.values():
         if name in (spec.name, spec.id):
             return spec, spec.id
     try:
         validate.check_job_id(name)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except ValueError:
+        raise unknown_job(config, name) from None
     return None, name
+
+
+def unknown_job(config: Any, name: str, live: Any = ()) -> UsageError:
+    """The one error for a job name that is neither configured nor live (``live``: the job ids
+    in Cloud Scheduler): exit 2, the valid names, and the closest one."""
+    ids = [j.id for j in config.jobs.values()]
+    names = [*config.jobs, *(i for i in live if i not in ids)]
+    message, _ = suggest.unknown("job", name, names)
+    return UsageError(message, hint=suggest.did_you_mean(name, [*names, *ids]))
+
+
+def _where(clients: Any, config: Any) -> str:
+    return f"{clients.project} ({config.region})"
 
 
 # --- desired and live ------------------------------------------------------------------------
@@ -357,10 +371,7 @@ def describe(clients: Any, config: Any, name: str) -> JobStatus:
     spec, job_id = resolve(config, name)
     job = get_job(clients, config, job_id)
     if job is None and spec is None:
-        raise NotFoundError(
-            f"job {job_id!r} does not exist in {parent(clients, config)}",
-            hint="see `thothctl jobs list`",
-        )
+        raise unknown_job(config, name, live_jobs(clients, config))
     return _status(
         spec, job, _service_uri(clients, config), config.scheduler_email(clients.project)
     )
@@ -423,10 +434,12 @@ def ensure_job(
 def _require(clients: Any, config: Any, name: str) -> Any:
     spec, job_id = resolve(config, name)
     job = get_job(clients, config, job_id)
+    if job is None and spec is None:
+        raise unknown_job(config, name, live_jobs(clients, config))
     if job is None:
-        hint = "create it with `thothctl jobs apply`" if spec else "see `thothctl jobs list`"
         raise NotFoundError(
-            f"job {job_id!r} does not exist in {parent(clients, config)}", hint=hint
+            f"job {spec.name} ({job_id}) does not exist yet in {_where(clients, config)}",
+            hint="create it with `thothctl jobs apply`",
         )
     return job
 

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 
 CUTOFF = 0.6
+NEAR = 0.08  # also offer names almost as close as the closest
 MAX = 3
 
 
@@ -21,8 +22,13 @@ def closest(name: str, candidates: Iterable[str], *, n: int = MAX) -> list[str]:
     exact = folded.get(_fold(name))
     if exact is not None:
         return [exact]
-    found = difflib.get_close_matches(_fold(name), list(folded), n=n, cutoff=CUTOFF)
-    prefixed = [f for f in folded if f.startswith(_fold(name)) and len(name) >= 3]
+    target = _fold(name)
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, target, f).ratio(), f) for f in folded), reverse=True
+    )
+    best = scored[0][0] if scored else 0.0
+    found = [f for score, f in scored if score >= CUTOFF and score >= best - NEAR]
+    prefixed = [f for f in folded if f.startswith(target) and len(target) >= 3]
     return [folded[f] for f in dict.fromkeys([*found, *prefixed])][:n]
 
 
@@ -48,20 +54,23 @@ def _or(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def unknown_hint(
-    name: str,
-    candidates: Iterable[str],
-    *,
+def unknown(
     kind: str,
+    name: str,
+    valid: Iterable[str],
+    *,
     env_vars: Mapping[str, str] | None = None,
     limit: int = 8,
-) -> str:
-    """The hint for an unknown ``kind`` name: the closest names if any, else the valid ones."""
-    pool = sorted(dict.fromkeys(candidates))
-    guess = did_you_mean(name, pool, env_vars=env_vars)
-    if guess:
-        return guess
+    listed_as: str | None = None,
+) -> tuple[str, str | None]:
+    """(message, hint) for a ``kind`` name that matched nothing: the message names the valid ones
+    (``unknown job 'daily': the jobs are daily-sync and hourly-incremental-sync``), the hint the
+    closest (``did you mean daily-sync?``), or None when nothing is close."""
+    pool = list(dict.fromkeys(valid))
     if not pool:
-        return f"there are no {kind}s yet"
-    shown = ", ".join(pool[:limit]) + (", …" if len(pool) > limit else "")
-    return f"the {kind}s are {shown}"
+        return f"unknown {kind} {name!r}: there are no {kind}s", None
+    shown = pool[:limit] + (["…"] if len(pool) > limit else [])
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    group = listed_as or kind
+    one = f"the only {group} is" if len(pool) == 1 else f"the {group}s are"
+    return f"unknown {kind} {name!r}: {one} {listed}", did_you_mean(name, pool, env_vars=env_vars)

@@ -98,9 +98,11 @@ def test_bad_api_name_is_refused_before_any_call(cli, emulator):
 
 def test_unknown_api_is_one_clear_error(cli, emulator):
     result = cli("apis", "enable", "nosuchapi")
-    assert result.exit_code == 1
-    assert "nosuchapi.googleapis.com" in result.stderr
+    assert result.exit_code == 2
+    assert "unknown API nosuchapi.googleapis.com" in result.stderr
     assert "Traceback" not in result.output
+    typo = cli("apis", "enable", "pubsb")
+    assert typo.exit_code == 2 and "did you mean pubsub.googleapis.com?" in typo.stderr
 
 
 def test_calling_a_disabled_api_says_how_to_enable_it(cli, emulator, clients):
@@ -119,14 +121,11 @@ def test_calling_a_disabled_api_says_how_to_enable_it(cli, emulator, clients):
         raise AssertionError("expected PERMISSION_DENIED for a disabled API")
 
 
-def test_embedded_emulator_state_persists_between_invocations(cli, tmp_path, monkeypatch):
-    monkeypatch.delenv("THOTHCTL_EMULATOR_HOST", raising=False)
-    data = tmp_path / "state" / "emulator.json"
-    env = {"THOTHCTL_EMULATOR_DATA": str(data)}
-    first = cli("--emulator", "apis", "enable", "secretmanager", env=env)
+def test_embedded_emulator_state_persists_between_invocations(cli, local_emulator):
+    first = cli("--emulator", "apis", "enable", "secretmanager")
     assert first.exit_code == 0, first.output
-    assert data.exists()
-    second = cli("--emulator", "apis", "status", "-o", "json", env=env)
+    assert local_emulator.exists()
+    second = cli("--emulator", "apis", "status", "-o", "json")
     states = {a["name"]: a["state"] for a in second.json()}
     assert states["secretmanager.googleapis.com"] == "ENABLED"
     assert states["cloudscheduler.googleapis.com"] == "DISABLED"

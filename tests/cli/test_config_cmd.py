@@ -112,7 +112,7 @@ def test_hoisting_keeps_subcommand_options_and_everything_after_double_dash():
 def test_unknown_option_and_bad_output_format_exit_2_with_one_line(cli):
     result = cli("config", "show", "--frobnicate")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: No such option: --frobnicate")
+    assert result.stderr.startswith("error: thothctl config show has no option --frobnicate")
     assert len(result.stderr.strip().splitlines()) == 1
     bad = cli("-o", "yaml", "config", "show")
     assert bad.exit_code == 2 and "yaml" in bad.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from thothctl import apis
-from thothctl.errors import EXIT_FAILED, describe
+from thothctl.errors import EXIT_USAGE, describe
 
 THOTH = [
     "secretmanager.googleapis.com",
@@ -71,5 +71,5 @@ def test_an_unknown_api_is_one_clear_error(emulator, clients):
     with pytest.raises(Exception) as caught:
         apis.enable(clients, ["nosuchapi.googleapis.com"])
     code, line, _hint = describe(caught.value)
-    assert code == EXIT_FAILED and "nosuchapi.googleapis.com" in line
+    assert code == EXIT_USAGE and "unknown API nosuchapi.googleapis.com" in line
     assert calls(emulator)[-1] == "BatchGetServices"  # nothing was enabled

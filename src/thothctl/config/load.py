@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from thothctl import suggest
 from thothctl import validate as v
 from thothctl.config.schema import (
     DEFAULTS,
@@ -161,10 +162,10 @@ def _apply_file(
     project_from_file = "project" in file_data
     if env_name:
         if env_name not in env_tables:
-            known = ", ".join(environments) or "none defined"
+            message, hint = suggest.unknown("environment", env_name, environments)
             raise UsageError(
-                f"unknown environment {env_name!r} in {label}: {known}",
-                hint="define it as [env.NAME] in the config file",
+                message.replace(":", f" in {label}:", 1),
+                hint=hint or f"define it as [env.{env_name}] in {label}",
             )
         _merge(data, env_tables[env_name], sources, f"{label} [env.{env_name}]")
         project_from_file = project_from_file or "project" in env_tables[env_name]

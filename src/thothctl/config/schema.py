@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thothctl import suggest
 from thothctl import validate as v
 from thothctl.errors import UsageError
 
@@ -209,10 +210,15 @@ class Config:
         try:
             return self.secrets[name]
         except KeyError:
-            known = ", ".join(self.secrets) or "none"
+            message, hint = suggest.unknown(
+                "secret",
+                name,
+                list(self.secrets),
+                env_vars={s.env: n for n, s in self.secrets.items()},
+                listed_as="configured secret",
+            )
             raise UsageError(
-                f"unknown secret {name!r}: configured secrets are {known}",
-                hint="add it under [secrets] in thothctl.toml",
+                message, hint=hint or "add it under [secrets] in thothctl.toml"
             ) from None
 
     def job(self, name: str) -> JobSpec:
@@ -222,8 +228,9 @@ class Config:
         for job in self.jobs.values():
             if job.id == name:
                 return job
-        known = ", ".join(f"{j.name} ({j.id})" for j in self.jobs.values()) or "none"
-        raise UsageError(f"unknown job {name!r}: configured jobs are {known}")
+        message, _ = suggest.unknown("job", name, list(self.jobs))
+        ids = [j.id for j in self.jobs.values()]
+        raise UsageError(message, hint=suggest.did_you_mean(name, [*self.jobs, *ids]))
 
 
 # --- the field table --------------------------------------------------------------------------
