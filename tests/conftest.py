@@ -7,9 +7,12 @@ client is built on an insecure channel to 127.0.0.1.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
+import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,8 @@ for _var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "COLUMNS", "NO_COL
     os.environ.pop(_var, None)
 
 _SLOW_DIRS = ("reliability",)
+_MARK = "THOTHCTL_TEST_MARK"
+_MARKS = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,6 +49,67 @@ def pytest_collection_modifyitems(config, items):
         parts = Path(str(item.fspath)).parts
         if any(d in parts for d in _SLOW_DIRS):
             item.add_marker(pytest.mark.slow)
+
+
+# --- no test leaves a process behind --------------------------------------------------------------
+
+
+def _marked_processes(mark: str) -> list[tuple[int, str]]:
+    """Live thothctl processes (daemons, `emulator serve`, `logs -f`, ...) started during the test
+    that carries ``mark``: they inherit it in their environment."""
+    wanted = f"{_MARK}={mark}".encode()
+    found = []
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+            if b"thothctl" not in cmdline:
+                continue
+            with open(f"/proc/{entry.name}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                zombie = fh.read().rsplit(b") ", 1)[-1][:1] == b"Z"
+        except OSError:
+            continue
+        if wanted in environ and not zombie:
+            found.append((int(entry.name), cmdline.replace(b"\0", b" ").decode(errors="replace")))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_process(monkeypatch):
+    """Fails a test that leaves a thothctl process running (an emulator daemon, a served
+    emulator, a `logs -f`), and kills it: a leftover process can hold CI open until it times
+    out. Every process the test starts inherits the test's mark in its environment."""
+    mark = f"{os.getpid()}-{next(_MARKS)}"
+    monkeypatch.setenv(_MARK, mark)
+    yield
+    deadline = time.monotonic() + 3.0  # one that is stopping gets a moment to exit
+    while (strays := _marked_processes(mark)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid, _ in strays:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if strays:
+        listed = "; ".join(f"pid {pid}: {cmd.strip()}" for pid, cmd in strays)
+        pytest.fail(f"the test left {len(strays)} process(es) running: {listed}", pytrace=False)
+
+
+@pytest.fixture
+def local_emulator(tmp_path, monkeypatch):
+    """`thothctl --emulator` with its own state file (in tmp_path): the daemon it starts is
+    stopped when the test ends. Yields the state file's path."""
+    from thothctl.emulator import daemon
+
+    data = tmp_path / "state" / "emulator.db"
+    monkeypatch.delenv("THOTHCTL_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("THOTHCTL_EMULATOR_DATA", str(data))
+    yield data
+    daemon.stop(data)
 
 
 THOTH_APIS = (

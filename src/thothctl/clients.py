@@ -1,7 +1,7 @@
 """The ONE place that builds Google clients.
 
 Credentials (ADC, impersonation, quota project), transport (grpc | rest), gcloud-style endpoint
-overrides, emulator mode (``THOTHCTL_EMULATOR_HOST`` or an embedded emulator), and the one retry
+overrides, emulator mode (``THOTHCTL_EMULATOR_HOST`` or the local emulator daemon), and the one retry
 policy for every call. All google.* imports happen here, lazily, so ``--help`` stays fast.
 
 Library code receives a :class:`Clients` bundle and calls e.g. ``clients.secrets.get_secret(...)``:
@@ -61,12 +61,25 @@ class ClientSettings:
     emulator_host: str | None = None
     embedded_emulator: bool = False
     emulator_data: str | None = None
+    emulator_idle_timeout: str | None = None  # THOTHCTL_EMULATOR_IDLE_TIMEOUT, for a new daemon
     access_token_file: str | None = None  # else CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
     def emulated(self) -> bool:
         return bool(self.emulator_host or self.embedded_emulator)
+
+
+def local_emulator(data_file: str | None = None, idle_timeout: str | None = None) -> Any:
+    """The status record of the user's local emulator (``--emulator``): the daemon serving the
+    state file, started detached when none does (``thothctl.emulator.daemon``)."""
+    from thothctl.emulator import daemon
+    from thothctl.errors import OperationError, UsageError
+
+    try:
+        return daemon.ensure(data_file or daemon.default_data_file(), idle_timeout)
+    except daemon.DaemonError as exc:
+        raise (UsageError if exc.usage else OperationError)(exc.message, hint=exc.hint) from None
 
 
 @dataclass
@@ -209,16 +222,9 @@ class Clients:
         if self.settings.embedded_emulator:
             with self._lock:
                 if self._embedded is None:
-                    from thothctl.emulator.embedded import EmbeddedEmulatorError, attach_or_start
-                    from thothctl.emulator.server import default_data_file
-                    from thothctl.errors import OperationError
-
-                    try:
-                        self._embedded = attach_or_start(
-                            self.settings.emulator_data or default_data_file()
-                        )
-                    except EmbeddedEmulatorError as exc:
-                        raise OperationError(exc.message, hint=exc.hint) from None
+                    self._embedded = local_emulator(
+                        self.settings.emulator_data, self.settings.emulator_idle_timeout
+                    )
             return self._embedded.address
         return None
 
@@ -247,9 +253,7 @@ class Clients:
         for channel in self._extra_channels:
             channel.close()
         self._extra_channels.clear()
-        if self._embedded is not None:
-            self._embedded.close()
-            self._embedded = None
+        self._embedded = None  # the local emulator is a daemon: it outlives the command
 
     # --- credentials ---------------------------------------------------------------------
     @cached_property

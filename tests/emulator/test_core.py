@@ -1,11 +1,8 @@
-"""The emulator core: faults (seeded), lost responses, the call log, persistence, the control plane."""
+"""The emulator core: faults (seeded), lost responses, the call log, persistence, the control plane.
+
+The state file itself (format, conversion, refusals): test_store.py."""
 
 from __future__ import annotations
-
-import json
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from google.api_core import exceptions
@@ -13,7 +10,6 @@ from google.api_core import exceptions
 from thothctl.emulator.control import ControlClient
 from thothctl.emulator.faults import FaultConfig, method_matches
 from thothctl.emulator.server import Emulator
-from thothctl.emulator.store import StateFileError
 
 PARENT = "projects/thoth-local"
 RUN = f"{PARENT}/services/run.googleapis.com"
@@ -138,44 +134,6 @@ def test_state_persists_across_a_restart(tmp_path):
         second.stop()
 
 
-def test_pending_operations_complete_after_a_restart(tmp_path):
-    data = tmp_path / "emu.json"
-    first = Emulator(data_file=data, operation_ms=60_000)
-    first.start("127.0.0.1", 0)
-    from thothctl.clients import Clients, ClientSettings
-
-    c1 = Clients(ClientSettings(project="thoth-local", emulator_host=first.address))
-    op = c1.serviceusage.enable_service(
-        request={"name": f"{PARENT}/services/pubsub.googleapis.com"}
-    )
-    assert not op.done()
-    name = op.operation.name
-    c1.close()
-    first.stop()
-
-    raw = json.loads(data.read_text())
-    raw["tables"]["operations"][name]["done_at"] = (
-        0  # its time has come while the emulator was down
-    )
-    data.write_text(json.dumps(raw))
-    second = Emulator(data_file=data)
-    second.start("127.0.0.1", 0)
-    try:
-        from thothctl.emulator.operations import operations
-
-        assert operations(second).store.table("operations")[name]["op"].done or second.store.table(
-            "serviceusage.enabled"
-        )
-        c2 = Clients(ClientSettings(project="thoth-local", emulator_host=second.address))
-        svc = c2.serviceusage.get_service(
-            request={"name": f"{PARENT}/services/pubsub.googleapis.com"}
-        )
-        assert svc.state.name == "ENABLED"
-        c2.close()
-    finally:
-        second.stop()
-
-
 def test_no_seed_starts_empty(tmp_path):
     emu = Emulator(seed=False)
     assert emu.store.table("serviceusage.enabled") == {}
@@ -196,72 +154,3 @@ def test_bad_fault_settings_are_rejected():
         FaultConfig(fail_rate=1.5).validate()
     with pytest.raises(ValueError):
         FaultConfig(fail_code="NOPE").validate()
-
-
-# --- the state file ------------------------------------------------------------------------------
-
-DATA = Path(__file__).parent / "data"
-
-
-def _message_names(value):
-    if isinstance(value, dict):
-        for kind in ("$pb", "$proto"):
-            if kind in value:
-                yield value[kind]
-        for item in value.values():
-            yield from _message_names(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _message_names(item)
-
-
-def test_the_state_file_names_messages_by_their_proto_full_name(tmp_path):
-    data = tmp_path / "emu.json"
-    emu = Emulator(data_file=data)
-    emu.store.flush()
-    raw = json.loads(data.read_text())
-    assert raw["version"] == 2
-    names = set(_message_names(raw["tables"]))
-    assert {"google.cloud.run.v2.Service", "google.iam.v1.Policy"} <= names
-    assert all(":" not in name for name in names), names
-
-
-def test_a_state_file_of_the_previous_format_is_still_read(tmp_path):
-    # written by the emulator before state files named proto full names (Python class paths)
-    data = tmp_path / "emu.json"
-    shutil.copy(DATA / "state-v1.json", data)
-    emu = Emulator(data_file=data, operation_ms=0)
-    emu.start("127.0.0.1", 0)
-    from thothctl.clients import Clients, ClientSettings
-
-    c = Clients(ClientSettings(project="thoth-local", emulator_host=emu.address))
-    try:
-        secret = f"{PARENT}/secrets/gitlab-token"
-        payload = c.secrets.access_secret_version(request={"name": f"{secret}/versions/latest"})
-        assert payload.payload.data == b"glpat-old-format"
-        job = c.scheduler.get_job(
-            request={"name": f"{PARENT}/locations/us-central1/jobs/daily-sync"}
-        )
-        assert job.schedule == "0 2 * * *"
-        assert c.run.get_service(
-            request={"name": f"{PARENT}/locations/us-central1/services/thoth-mcp-server"}
-        ).template.containers
-    finally:
-        c.close()
-        emu.stop()
-    assert json.loads(data.read_text())["version"] == 2, "saved again in the current format"
-
-
-@pytest.mark.parametrize(
-    "named",
-    [
-        {"$pb": "thothctl_no_such_module:Thing", "b64": ""},  # format 1: a class path
-        {"$proto": "thothctl_no_such_module.Thing", "b64": ""},  # a full name nobody knows
-    ],
-)
-def test_loading_never_imports_a_module_the_state_file_names(tmp_path, named):
-    data = tmp_path / "emu.json"
-    data.write_text(json.dumps({"version": 2, "tables": {"x": {"a": named}}}))
-    with pytest.raises(StateFileError, match="thothctl_no_such_module"):
-        Emulator(data_file=data)
-    assert not any(m.startswith("thothctl_no_such_module") for m in sys.modules)

@@ -123,8 +123,8 @@ def root(
         False,
         "--emulator",
         envvar="THOTHCTL_EMULATOR",
-        help="Use the local emulator ($THOTHCTL_EMULATOR_HOST, else an embedded one "
-        "whose state persists in your user state directory).",
+        help="Use the local emulator ($THOTHCTL_EMULATOR_HOST, else your local one: a daemon, "
+        "started when none runs, whose state persists in your user state directory).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."

@@ -161,12 +161,13 @@ class AppContext:
                 emulator_host=self.emulator_host,
                 embedded_emulator=self.opts.emulator and not self.emulator_host,
                 emulator_data=self.environ.get("THOTHCTL_EMULATOR_DATA"),
+                emulator_idle_timeout=self.environ.get("THOTHCTL_EMULATOR_IDLE_TIMEOUT"),
                 environ=self.environ,
             )
             if settings.emulator_host:
                 self.out.verbose(f"emulator at {settings.emulator_host}")
             elif settings.embedded_emulator:
-                self.out.verbose("embedded emulator (state persists in the user state directory)")
+                self.out.verbose("the local emulator (a daemon; `thothctl emulator status`)")
             tracer = self.out.verbose if self.opts.verbose else None
             self._clients = Clients(settings, tracer=tracer)
         return self._clients

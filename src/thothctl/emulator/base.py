@@ -181,9 +181,12 @@ def paginate(items: Sequence[Any], request: Any, *, default: int, maximum: int):
     start = 0
     if page_token:
         try:
-            start = int(base64.urlsafe_b64decode(page_token.encode()).decode().split(":", 1)[1])
-        except (ValueError, IndexError, UnicodeDecodeError):
-            raise invalid("Invalid page token.") from None
+            kind, _, offset = base64.urlsafe_b64decode(page_token.encode()).decode().partition(":")
+        except ValueError:  # not base64, not UTF-8
+            kind, offset = "", ""
+        if kind != "o" or not (offset.isascii() and offset.isdigit()):  # a forged "o:-2" too
+            raise invalid("Invalid page token.")
+        start = int(offset)
     page = list(items[start : start + size])
     nxt = start + size
     token = base64.urlsafe_b64encode(f"o:{nxt}".encode()).decode() if nxt < len(items) else ""

@@ -31,7 +31,8 @@ class ControlClient:
         if not host:
             raise ControlError(
                 "THOTHCTL_EMULATOR_HOST is not set",
-                hint="start one with `thothctl emulator serve` and export the address it prints",
+                hint="steer your local emulator with `thothctl --emulator emulator …`, or start "
+                "one with `thothctl emulator serve` and export the address it prints",
                 usage=True,
             )
         import grpc
@@ -63,6 +64,23 @@ class ControlClient:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def shutdown(host: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Ask the emulator at ``host`` to stop, and wait until it no longer answers."""
+    import time
+
+    with ControlClient(host) as client:
+        answer = client.call("shutdown")
+        client.timeout = 1.0
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                client.call("info")
+            except ControlError:
+                return answer
+            time.sleep(0.05)
+    raise ControlError(f"the emulator at {host} did not stop within {timeout:.0f} s")
 
 
 def call(host: str, op: str, **args: Any) -> Any:

@@ -19,13 +19,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent import futures
-from pathlib import Path
 from typing import Any
 
 import grpc
 
-from thothctl.emulator import base
+from thothctl.emulator import base, serving
 from thothctl.emulator.base import EmulatedService, EmulatorError, RpcSpec
 from thothctl.emulator.faults import (
     Call,
@@ -51,12 +49,6 @@ SERVICE_MODULES = (
 )
 CONTROL_SERVICE = "thothctl.emulator.v1.Control"
 DEFAULT_PROJECTS = ("thoth-local",)
-
-
-def default_data_file() -> str:
-    import platformdirs
-
-    return str(Path(platformdirs.user_state_dir("thothctl")) / "emulator.json")
 
 
 def service_classes() -> list[type[EmulatedService]]:
@@ -146,7 +138,11 @@ class Dispatcher:
         outcome: dict[str, Any] = {"code": "OK", "fault": None}
         start = time.time()
         try:
-            yield outcome
+            with self.emu.activity.call(stream=spec.stream is not None):
+                yield outcome
+        except serving.TooManyStreams as exc:
+            outcome["code"] = "RESOURCE_EXHAUSTED"
+            context.abort_with_status(self._status(serving.stream_error(exc)))
         except EmulatorError as err:
             outcome["code"] = err.code.name
             context.abort_with_status(self._status(err))
@@ -294,18 +290,6 @@ def _resource_names(request: Any) -> Iterable[str]:
             yield val
 
 
-def _serializer(cls: Any) -> Callable[[Any], bytes]:
-    if hasattr(cls, "serialize"):
-        return lambda msg: (
-            msg.SerializeToString() if hasattr(msg, "SerializeToString") else cls.serialize(msg)
-        )
-    return lambda msg: msg.SerializeToString()
-
-
-def _deserializer(cls: Any) -> Callable[[bytes], Any]:
-    return cls.deserialize if hasattr(cls, "deserialize") else cls.FromString
-
-
 class Emulator:
     """The whole emulator. ``start()`` serves it; tests may use the objects directly."""
 
@@ -329,6 +313,9 @@ class Emulator:
         self.denied: set[str] = set()
         self.host = "127.0.0.1"
         self.port = 0
+        self.activity = serving.Activity()
+        self.started_at: float | None = None
+        self.shutdown_requested = threading.Event()
         self._server: grpc.Server | None = None
         self._rest = None  # rest.RestServer: Google's HTTP/JSON surface beside gRPC
         self.rest_port: int | None = None
@@ -356,7 +343,7 @@ class Emulator:
 
     def reset(self, seed: bool | None = None) -> None:
         with self.store.lock:
-            self.store.tables.clear()
+            self.store.clear()
             if seed is not None:
                 self.seed_enabled = seed
             self.seed()
@@ -417,6 +404,8 @@ class Emulator:
             ),
             "save": lambda a: self.store.flush(),
             "rest_requests": lambda a: self._rest.requests() if self._rest is not None else {},
+            "status": lambda a: self.status(),
+            "shutdown": lambda a: self._shutdown_soon(),
         }
         for svc in self.services:
             ops.update(svc.control_ops())
@@ -426,6 +415,34 @@ class Emulator:
         cfg = FaultConfig(**{k: v for k, v in args.items() if v is not None})
         self.faults.set(cfg)
         return cfg.to_json()
+
+    def status(self) -> dict[str, Any]:
+        """What `thothctl emulator status` shows: where it listens, its state file, how long it
+        has served, the jobs its scheduler will fire and when the next one fires."""
+        from thothctl import __version__
+
+        status: dict[str, Any] = {
+            "address": self.address,
+            "rest_address": self.rest_address,
+            "pid": os.getpid(),
+            "version": __version__,
+            "data_file": str(self.store.path) if self.store.path else None,
+            "uptime_s": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
+            "idle_s": round(self.activity.idle_for(), 1),
+            "jobs_scheduled": 0,
+            "next_fire": None,
+            "next_job": None,
+        }
+        for svc in self.services:
+            summary = getattr(getattr(svc, "executor", None), "schedule_summary", None)
+            if callable(summary):
+                status.update(summary())
+        return status
+
+    def _shutdown_soon(self) -> dict[str, Any]:
+        """Answer the caller first, then stop serving (``serve`` and the daemon wait on it)."""
+        threading.Timer(0.05, self.shutdown_requested.set).start()
+        return {"stopping": True, "pid": os.getpid(), "address": self.address}
 
     def info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -446,6 +463,10 @@ class Emulator:
         ops = self.control_ops()
 
         def call(request: bytes, context):
+            with self.activity.call():
+                return handle(request, context)
+
+        def handle(request: bytes, context):
             try:
                 payload = json.loads(request or b"{}")
                 op = payload.get("op")
@@ -467,29 +488,8 @@ class Emulator:
 
     # --- serving -------------------------------------------------------------------------
     def handlers(self) -> list[grpc.GenericRpcHandler]:
-        handlers = []
-        for svc in self.services:
-            table = {}
-            for spec in svc.rpcs():
-                kwargs = {
-                    "request_deserializer": _deserializer(spec.request),
-                    "response_serializer": _serializer(spec.response),
-                }
-                if spec.stream == "stream_stream":
-                    table[spec.name] = grpc.stream_stream_rpc_method_handler(
-                        self.dispatcher.streaming(svc, spec), **kwargs
-                    )
-                elif spec.stream == "unary_stream":
-                    table[spec.name] = grpc.unary_stream_rpc_method_handler(
-                        self.dispatcher.streaming(svc, spec), **kwargs
-                    )
-                else:
-                    table[spec.name] = grpc.unary_unary_rpc_method_handler(
-                        self.dispatcher.unary(svc, spec), **kwargs
-                    )
-            handlers.append(grpc.method_handlers_generic_handler(svc.service_name, table))
-        handlers.append(self._control_handler())
-        return handlers
+        """Every service's RPCs (through the dispatcher) and the control plane, for gRPC."""
+        return [*serving.service_handlers(self.services, self.dispatcher), self._control_handler()]
 
     def start(self, host: str = "127.0.0.1", port: int = 0, rest_port: int | None = 0) -> int:
         """Serve gRPC on ``port`` and, unless ``rest_port`` is None, REST (HTTP/JSON) on
@@ -497,27 +497,20 @@ class Emulator:
         with self._lock:
             if self._server is not None:
                 return self.port
-            server = grpc.server(
-                futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="emulator"),
-                options=[
-                    ("grpc.so_reuseport", 0),
-                    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                ],
-            )
+            server = serving.new_server()
             for handler in self.handlers():
                 server.add_generic_rpc_handlers((handler,))
-            bound = server.add_insecure_port(f"{host}:{port}")
-            if not bound:
-                raise OSError(f"cannot listen on {host}:{port}")
+            bound = serving.listen(server, host, port)
             server.start()
             self._server = server
             self.host, self.port = host, bound
+            self.started_at = time.time()
+            self.shutdown_requested.clear()
             if rest_port is not None:
                 from thothctl.emulator.rest import RestServer
 
                 self._rest = RestServer(self)
                 self.rest_port = self._rest.start(host, rest_port)
-            self.store.start_flusher()
             for svc in self.services:
                 svc.on_start()
             return bound
@@ -542,12 +535,14 @@ class Emulator:
             self._server.wait_for_termination()
 
     def serve_until_interrupted(self) -> None:
-        """Serve until Ctrl-C or SIGTERM, then stop (``thothctl emulator serve``)."""
+        """Serve until Ctrl-C, SIGTERM or the control op ``shutdown``, then stop (``thothctl
+        emulator serve``)."""
         import signal
 
-        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, lambda *a: self.shutdown_requested.set())
         try:
-            self.wait()
+            while not self.shutdown_requested.wait(3600):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
@@ -555,9 +550,10 @@ class Emulator:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """Where a local client reaches it (a wildcard host is reached on 127.0.0.1)."""
+        return serving.client_address(self.host, self.port)
 
     @property
     def rest_address(self) -> str | None:
         """host:port of the REST (HTTP/JSON) listener, or None when it is off."""
-        return f"{self.host}:{self.rest_port}" if self.rest_port else None
+        return serving.client_address(self.host, self.rest_port) if self.rest_port else None

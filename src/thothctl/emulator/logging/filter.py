@@ -33,6 +33,7 @@ SEVERITIES: dict[str, int] = {
 OPERATORS = ("=~", "!~", ">=", "<=", "!=", "=", ">", "<", ":")
 KEYWORDS = ("AND", "OR", "NOT")
 MAX_FILTER_LENGTH = 20000
+MAX_DEPTH = 64  # nested parentheses and NOTs: deeper is INVALID_ARGUMENT, never a RecursionError
 _SPECIAL = set('()"=!<>:~ \t\r\n')
 _TIME_FIELDS = ("timestamp", "receiveTimestamp")
 _CAMEL_ROOTS = ("httpRequest", "sourceLocation", "operation")
@@ -114,6 +115,16 @@ class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.pos = 0
+        self.depth = 0
+
+    def nested(self, parse: Callable[[], Any]) -> Any:
+        """``parse()`` one level deeper (a parenthesis or a NOT); deeper than MAX_DEPTH fails."""
+        if self.depth >= MAX_DEPTH:
+            raise FilterError(f"the filter nests deeper than {MAX_DEPTH} levels", self.pos)
+        self.depth += 1
+        node = parse()
+        self.depth -= 1
+        return node
 
     # scanning
     def skip_ws(self) -> None:
@@ -236,7 +247,7 @@ class _Parser:
             self.take_keyword("NOT")
             if self.at_end() or self.peek() == ")":
                 raise FilterError("expected an expression after NOT", self.pos)
-            return Not(self.negation())
+            return Not(self.nested(self.negation))
         if kw in ("AND", "OR"):
             raise FilterError(f"{kw} needs an expression on its left", self.pos)
         if (
@@ -245,7 +256,7 @@ class _Parser:
             and not self.text[self.pos + 1].isspace()
         ):
             self.pos += 1
-            return Not(self.negation())
+            return Not(self.nested(self.negation))
         return self.primary()
 
     def primary(self) -> Any:
@@ -255,7 +266,7 @@ class _Parser:
             self.pos += 1
             if self.peek() == ")":
                 raise FilterError("empty parentheses", self.pos)
-            node = self.conjunction()
+            node = self.nested(self.conjunction)
             if self.peek() != ")":
                 raise FilterError("unbalanced parentheses: a ')' is missing", start)
             self.pos += 1

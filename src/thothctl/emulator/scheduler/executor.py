@@ -1,9 +1,10 @@
 """Cloud Scheduler's executor: the clock, the HTTP attempts and the retries (docs/emulator.md,
 "Cloud Scheduler").
 
-A background thread (started when the emulator starts) evaluates ENABLED jobs once a second and
-fires those whose ``schedule_time`` has come; :meth:`Executor.tick` does the same at a chosen
-instant, so tests need not wait for the clock. A firing sends what Cloud Scheduler sends: the
+A background thread (started when the emulator starts) sleeps until the earliest
+``schedule_time`` of the ENABLED jobs (woken early when a job changes, at least once a minute) and
+fires those whose time has come, so an idle emulator uses no CPU between fires;
+:meth:`Executor.tick` does the same at a chosen instant, so tests need not wait for the clock. A firing sends what Cloud Scheduler sends: the
 method, the user headers, ``User-Agent: Google-Cloud-Scheduler``, ``X-CloudScheduler: true``,
 ``X-CloudScheduler-JobName: JOB_ID``, ``X-CloudScheduler-ScheduleTime`` (RFC 3339 in the job's
 time zone), ``Content-Type: application/octet-stream`` when a body has none, and
@@ -129,18 +130,32 @@ class Outcome:
         return cls(code, number, f"URL_UNREACHABLE-UNREACHABLE_{kind}. {message}", None, latency)
 
 
+MAX_SLEEP_S = 60.0  # the clock wakes at least this often (a suspended laptop, a changed clock)
+
+
 class Executor:
     def __init__(self, emulator: Any):
         self.emu = emulator
         self.store = emulator.store
         self.time_scale = 1.0
-        self.auto = True
-        self.tick_interval = 1.0
+        self._auto = True
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running: set[str] = set()
         self._epoch = 0
         self._guard = threading.Lock()
+        self.store.watch(JOBS_TABLE, self._wake.set)
+
+    @property
+    def auto(self) -> bool:
+        """Whether the clock fires jobs on its own (tests turn it off and tick by hand)."""
+        return self._auto
+
+    @auto.setter
+    def auto(self, value: bool) -> None:
+        self._auto = value
+        self._wake.set()
 
     # --- the clock -------------------------------------------------------------------------
     def start(self) -> None:
@@ -157,17 +172,54 @@ class Executor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         with self._guard:
             self._epoch += 1
         self._thread = None
 
     def _clock(self, stop: threading.Event) -> None:
-        while not stop.wait(self.tick_interval):
+        while not stop.is_set():
+            self._wake.clear()
             if self.auto:
                 try:
                     self.tick(base.now())
                 except Exception:  # the clock must keep running
                     pass
+            self._wake.wait(self._sleep_s() if self.auto else MAX_SLEEP_S)
+
+    def _next_due(self) -> tuple[dt.datetime, str] | None:
+        """The earliest fire of an ENABLED job not running now, and that job."""
+        with self.store.lock:
+            jobs = list(dict.items(self.store.table(JOBS_TABLE)))
+        with self._guard:
+            running = set(self._running)
+        due = [
+            (types.Job.pb(job).schedule_time.ToDatetime(dt.UTC), name)
+            for name, job in jobs
+            if job.state == State.ENABLED and "schedule_time" in job and name not in running
+        ]
+        return min(due) if due else None
+
+    def _sleep_s(self) -> float:
+        nxt = self._next_due()
+        if nxt is None:
+            return MAX_SLEEP_S
+        return min(MAX_SLEEP_S, max(0.01, (nxt[0] - base.now()).total_seconds()))
+
+    def schedule_summary(self) -> dict[str, Any]:
+        """The jobs the clock will fire and the next fire (``emulator status``)."""
+        nxt = self._next_due()
+        with self.store.lock:
+            scheduled = sum(
+                1
+                for job in dict.values(self.store.table(JOBS_TABLE))
+                if job.state == State.ENABLED and "schedule_time" in job
+            )
+        return {
+            "jobs_scheduled": scheduled,
+            "next_fire": nxt[0].isoformat().replace("+00:00", "Z") if nxt else None,
+            "next_job": nxt[1].rsplit("/", 1)[-1] if nxt else None,
+        }
 
     def running(self) -> list[str]:
         with self._guard:
@@ -215,6 +267,7 @@ class Executor:
             with self._guard:
                 if self._epoch == epoch:
                     self._running.discard(name)
+            self._wake.set()  # its next fire may be due already
 
     def _attempts(
         self, name: str, scheduled: dt.datetime | None, epoch: int, stop: threading.Event
