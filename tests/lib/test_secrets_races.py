@@ -273,3 +273,41 @@ def test_doctor_flags_aliases_and_pins_left_backwards_with_the_exact_fix(
         == "alias previous -> 3 (disabled): reading it fails"
     )
     assert found[f"secret:{NAME}.aliases"].fix.endswith("--update-version-aliases=previous=1")
+
+
+def test_a_version_an_operator_enables_during_a_rotation_is_not_destroyed_behind_their_back(
+    old_token, clients, config
+):
+    """rotate --destroy-old --keep 1 lists version 1 (disabled) as one to destroy; before it gets
+    there, an operator enables version 1 again to roll back. Each retirement is guarded by the
+    etag the version was listed with: version 1 is left as the operator left it, and said so."""
+    store.add_version(clients, old_token, SecretValue(b"mid-token", "test"))
+    store.set_state(clients, old_token, "1", "disable")
+    s = Steps()
+    rotating = Paced(
+        clients,
+        {
+            "secrets.destroy_secret_version": (
+                both(s.done("rotation destroying"), s.after("operator enabled 1")),
+                None,
+            )
+        },
+    )
+
+    def operator():
+        s.after("rotation destroying")()
+        store.set_state(clients, old_token, "1", "enable")
+        s.done("operator enabled 1")()
+
+    result, _ = run_both(
+        lambda: rotate.rotate(
+            rotating, config, old_token, SecretValue(b"new-token", "test"), keep=1, destroy_old=True
+        ),
+        operator,
+    )
+
+    assert states(clients) == {1: "ENABLED", 2: "DESTROYED", 3: "ENABLED"}
+    assert result.destroyed == [2]
+    (note,) = [n for n in result.notes if n.kind is rotate.NoteKind.CHANGED]
+    assert note.warning and "version 1" in note.text
+    assert aliases(clients) == {"current": 3, "previous": 1}

@@ -61,3 +61,39 @@ def test_a_canary_through_init_set_rotate_faults_and_verbose_never_leaks(
     # the one way out: get to a pipe
     got = cli("secrets", "get", "gitlab-token")
     assert got.exit_code == 0 and got.stdout == CANARY + "-3"
+
+
+def test_a_canary_in_a_value_that_cannot_be_used_never_leaks(
+    cli, enabled_apis, clients, monkeypatch
+):
+    """Values refused on the way in (JSON nested too deeply) or on the way out (a stored version
+    that is not UTF-8, for exec; a CRC32C-checked read) end in one line without the value, and
+    nothing is run with it."""
+    from thothctl.cli import exec as exec_cmd
+
+    enable_all(enabled_apis)
+    ran = []
+    monkeypatch.setattr(exec_cmd, "EXECVPE", lambda *a: ran.append(a))
+    secret = f"{P}/secrets/gitlab-token"
+    clients.secrets.create_secret(
+        request={
+            "parent": P,
+            "secret_id": "gitlab-token",
+            "secret": {"replication": {"automatic": {}}},
+        }
+    )
+    clients.secrets.add_secret_version(
+        request={"parent": secret, "payload": {"data": CANARY.encode() + b"\xff"}}
+    )
+    runs = [
+        cli("-v", "exec", "--", "true"),
+        cli(
+            "-v", "secrets", "set", "google-application-credentials", "-", input="[" * 5000 + CANARY
+        ),
+        cli("-v", "secrets", "rotate", "gitlab-token", "-", input=CANARY.encode() + b"\xfe"),
+    ]
+    assert [r.exit_code for r in runs] == [1, 2, 2]
+    for r in runs:
+        assert CANARY not in r.stdout + r.stderr and "Traceback" not in r.stderr
+        assert r.stderr.count("error:") == 1, r.stderr  # one line, no dump
+    assert ran == []
