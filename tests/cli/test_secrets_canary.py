@@ -143,3 +143,13 @@ def test_no_exception_carries_the_value(enabled_apis, clients, tmp_path, monkeyp
             assert getattr(exc, "exit_code", None) in (1, 2), (what, exc)
     finally:
         resolver.close()
+
+    # results a caller may log: their repr never holds the value either
+    from thothctl.secrets import rotate
+
+    canary = values.SecretValue(CANARY.encode() + b"-rotated", "test")
+    rotated = rotate.rotate(clients, config, "gitlab-token", canary, update_run_service=True)
+    resolved = resolve.resolve_one(clients, token, {})
+    for result in (rotated, rotated.add, rotated.service, canary, resolved):
+        assert CANARY not in repr(result) and CANARY not in str(result)
+    assert resolved.value == CANARY + "-rotated"

@@ -5,6 +5,14 @@ failed half-way is finished by running it again.
 Order matters: the new version is read back and verified before anything old is touched, and a
 version the Cloud Run service still pins is never disabled or destroyed (it is reported as
 protected instead).
+
+Two rotations may run at once (two people, CI and a person). Nothing is decided from a stale
+view: the service's pin and the aliases are derived from the versions as they are when written
+(the newest enabled version wins, so the last writer never moves them backwards), alias writes
+carry the secret's etag and each retirement the version's etag, and a lost race is re-read and
+retried or reported. Versions newer than this rotation's own belong to the other one: kept.
+With ``--keep 1`` no older version stays enabled, so the second alias (``previous``) is removed
+rather than left on a disabled version.
 """
 
 from __future__ import annotations
