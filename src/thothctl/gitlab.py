@@ -15,12 +15,19 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from thothctl import __version__
-from thothctl.errors import NotFoundError, OperationError, UsageError, code_of, describe
+from thothctl.errors import (
+    NotFoundError,
+    OperationError,
+    PermissionDeniedError,
+    UsageError,
+    code_of,
+    translate_google_error,
+)
 from thothctl.secrets.store import latest_enabled
 from thothctl.secrets.values import SecretValue
 
@@ -326,15 +333,15 @@ def stored_url(clients: Any, config: Any) -> str:
     except NotFoundError:
         found = None
     except Exception as exc:
-        if code_of(exc) == "PERMISSION_DENIED":
-            _code, line, _hint = describe(exc)
+        denied = code_of(exc) == "PERMISSION_DENIED"
+        if denied and isinstance(translate_google_error(exc), PermissionDeniedError):
             raise OperationError(
-                f"cannot read {URL_SECRET} to reach GitLab: {line}",
+                f"cannot read {URL_SECRET} to reach GitLab: {translate_google_error(exc).message}",
                 hint="grant yourself roles/secretmanager.secretAccessor on it, or pass --no-verify",
             ) from None
-        if code_of(exc) != "NOT_FOUND":
+        if not denied and code_of(exc) != "NOT_FOUND":
             raise
-        found = None
+        found = None  # no such secret (or Secret Manager is off): the default
     if found is not None:
         return found[1].decode("utf-8", "replace").strip()
     spec = config.secrets.get(URL_SECRET)
@@ -367,8 +374,8 @@ def check_new_token(
     except GitLabError as exc:
         raise GitLabError(
             f"cannot verify the token: {exc.message}",
-            hint="nothing was changed; try again, or pass --no-verify if GitLab cannot be reached "
-            "from here",
+            hint="nothing was changed; try again, or if GitLab cannot be reached from here store "
+            f"it unchecked: `thothctl secrets set {TOKEN_SECRET} --no-verify`",
             status=exc.status,
         ) from None
     if verdict.refused:
@@ -379,6 +386,18 @@ def check_new_token(
             "and store that one",
         )
     return verdict
+
+
+def check_first_token(clients: Any, config: Any, first: Mapping[str, Any]) -> TokenCheck | None:
+    """`init`: a first gitlab-token (in ``first``, the first values by secret) is checked as
+    `secrets set` checks one, at the gitlab-url being set with it, else the stored one. None:
+    no token to check, or one that cannot be checked from here (a real GitLab, emulator mode)."""
+    token, url = first.get(TOKEN_SECRET), first.get(URL_SECRET)
+    if not isinstance(token, SecretValue):
+        return None
+    where = url.data.decode("utf-8", "replace").strip() if isinstance(url, SecretValue) else None
+    verdict = check_new_token(clients, config, token, url=where)
+    return None if verdict.verdict == UNVERIFIED else verdict
 
 
 def stored_token_check(clients: Any, config: Any) -> TokenCheck | None:

@@ -14,8 +14,9 @@ from thothctl.errors import OperationError, UsageError
 
 app = typer.Typer(
     help="The emulator's GitLab: access tokens to try token checks and self-rotation locally.\n\n"
-    "Examples: thothctl emulator gitlab token create --expires-in 5d · "
-    "thothctl emulator gitlab tokens",
+    "Examples:\n"
+    "  thothctl emulator gitlab token create --expires-in 5d\n"
+    "  thothctl emulator gitlab tokens",
     no_args_is_help=True,
 )
 token_app = typer.Typer(
@@ -89,6 +90,7 @@ def token_create(
         ("group", group) if group else ("project", project) if project else ("personal", None)
     )
     result = _call(
+        ctx,
         host,
         "gitlab_token_create",
         name=name,

@@ -1,4 +1,4 @@
-"""GitLab's access-token API, served over HTTP by the emulator (docs/emulator.md, "GitLab").
+"""GitLab's access-token API, served over HTTP by the emulator on a loopback port.
 
 The endpoints the Thoth sync and thothctl use, with GitLab's JSON shapes and status codes:
 

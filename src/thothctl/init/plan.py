@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 from thothctl import apis as apislib
-from thothctl import cloudrun, jobs, secrets, serviceaccounts
+from thothctl import cloudrun, gitlab, jobs, secrets, serviceaccounts
 from thothctl.config import Config, SecretSpec
 from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
 from thothctl.init import apply, values
@@ -398,9 +398,20 @@ def draft_init(
 
 
 def finish_init(draft: Draft, answers: Mapping[str, secrets.SecretValue | None]) -> Plan:
-    """The plan to apply: the draft's, with the answers to its prompts (None: skipped)."""
+    """The plan to apply: the draft's, with the answers to its prompts (None: skipped). A first
+    gitlab-token is checked with GitLab first: refused (exit 2) before anything is written."""
     first = {**draft.first, **answers}
-    return build_plan(draft.cfg, draft.clients, draft.state, first, only=draft.only)
+    token = gitlab.check_first_token(draft.clients, draft.cfg, first)
+    plan = build_plan(draft.cfg, draft.clients, draft.state, first, only=draft.only)
+    for step in plan.steps if token is not None else ():
+        if step.id == f"version:{gitlab.TOKEN_SECRET}" and step.run is not None:
+            said = f"GitLab: {token.message}" + (" (warning)" if token.warning else "")
+            step.note, step.run = f"{step.note}; {said}", partial(_noted, step.run, said)
+    return plan
+
+
+def _noted(run: Callable[[], str | None], note: str) -> str:
+    return f"{run()}; {note}"
 
 
 def plan_init(

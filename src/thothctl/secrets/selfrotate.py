@@ -157,6 +157,7 @@ class Recovery:
             "expires_at": _expiry(info),
             "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+        self.dir.mkdir(parents=True, mode=0o700, exist_ok=True)
         temp = self.path.with_suffix(".tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
