@@ -126,6 +126,12 @@ def apply_set(
         raise base.invalid(
             f"Invalid policy version {incoming.version}: valid versions are 0, 1 and 3."
         )
+    if incoming.etag and incoming.etag != current.etag:
+        raise base.aborted(
+            "There were concurrent policy changes. Please retry the whole read-modify-write with "
+            f"exponential backoff. The request's ETag '{_b64(incoming.etag)}' did not match the "
+            f"current policy's ETag '{_b64(current.etag)}'."
+        )
     if _has_conditions(incoming) and incoming.version != 3:
         raise base.invalid(
             "A policy with conditional role bindings must be written as version 3 "
@@ -135,12 +141,6 @@ def apply_set(
         raise base.invalid(
             "The policy has conditional role bindings: read it with requested_policy_version 3 "
             "and write it back as version 3."
-        )
-    if incoming.etag and incoming.etag != current.etag:
-        raise base.aborted(
-            "There were concurrent policy changes. Please retry the whole read-modify-write with "
-            f"exponential backoff. The request's ETag '{_b64(incoming.etag)}' did not match the "
-            f"current policy's ETag '{_b64(current.etag)}'."
         )
     paths = (
         list(request.update_mask.paths) if request.HasField("update_mask") else ["bindings", "etag"]
