@@ -306,13 +306,17 @@ def _rotate(
     raise AssertionError("unreachable")
 
 
-def _store(clients: Any, token: SecretValue, journal: Recovery) -> tuple[int, int]:
+def _store(
+    clients: Any, token: SecretValue, journal: Recovery, fresh: bool = False
+) -> tuple[int, int]:
     """Store the new token, retrying until it succeeds or the retry deadline passes. (version,
     attempts); on failure the token stays in the recovery file and the error says how to finish."""
     deadline = retry.retry_deadline(clients.settings.environ)
     for attempts, last in enumerate(retry.attempts(deadline=deadline), 1):
         try:
-            return add_version(clients, SECRET, token, skip_if_same=True).version, attempts
+            # A fresh token cannot be stored yet: the first try skips the read (a shorter window)
+            again = attempts > 1 or not fresh
+            return add_version(clients, SECRET, token, skip_if_same=again).version, attempts
         except Exception as exc:
             try:
                 _code, line, _hint = describe(exc)
@@ -372,7 +376,8 @@ def _finish(
     destroy: bool = False,
 ) -> SelfRotateResult:
     """Steps 5-7: store, roll, verify, retire; then the recovery file goes."""
-    result.version, result.store_attempts = _store(clients, token, journal)
+    fresh = result.action == ROTATED
+    result.version, result.store_attempts = _store(clients, token, journal, fresh)
     result.service = _roll(clients, config, result.version)
     result.new = _verify_new(result.url, token, clients)
     result.retired = rotation.rotate(clients, config, SECRET, token, keep=1, destroy_old=destroy)
