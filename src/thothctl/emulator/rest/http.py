@@ -253,6 +253,8 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], emu: Emulator):
+        if ":" in address[0]:  # an IPv6 literal such as ::1
+            self.address_family = socket.AF_INET6
         self.emu = emu
         self.router = Router(emu)
         super().__init__(address, _Handler)
@@ -270,7 +272,7 @@ class RestServer:
         self._server = _Server((host, port), self.emu)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.5},
+            kwargs={"poll_interval": None},  # no wake-ups while idle: stop() pokes it
             name="emulator-rest",
             daemon=True,
         )
@@ -286,9 +288,16 @@ class RestServer:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+            server, self._server = self._server, None
+            stopping = threading.Thread(target=server.shutdown, daemon=True)
+            stopping.start()
+            while stopping.is_alive():  # wake the accept loop so it sees the request to stop
+                try:
+                    socket.create_connection(server.server_address[:2], timeout=1).close()
+                except OSError:
+                    pass
+                stopping.join(0.05)
+            server.server_close()
         if self._thread is not None:
             self._thread.join(2)
             self._thread = None
