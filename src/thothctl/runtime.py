@@ -66,8 +66,9 @@ class SecretResolver:
     def config(self):
         with self._lock:
             if self._config is None:
-                from thothctl.config import load_config
+                from thothctl.config import load_config, refuse_empty
 
+                refuse_empty({}, self.environ, ["THOTHCTL_EMULATOR_HOST"])  # never real Google
                 self._config = load_config(
                     config_path=self._config_path,
                     flags={"project": self._project},
@@ -110,8 +111,9 @@ class SecretResolver:
     ) -> str | None:
         spec = self._spec(name)
         var = env or spec.env
-        if self.environ.get(var) is not None:
-            return self.environ[var]
+        local = resolve.from_environment(spec, self.environ, var)  # set but empty: refused
+        if local is not None:
+            return local.value
         clients = self.clients()
         key = (clients.project, name, version)
         with self._lock:

@@ -94,6 +94,9 @@ class AppContext:
 
     @property
     def emulator_host(self) -> str | None:
+        from thothctl.config import refuse_empty
+
+        refuse_empty({}, self.environ, ["THOTHCTL_EMULATOR_HOST"])  # "" never means real Google
         return self.environ.get("THOTHCTL_EMULATOR_HOST") or None
 
     @property
@@ -111,8 +114,13 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        from thothctl.config import load_config
+        from thothctl.config import load_config, refuse_empty_inputs
 
+        refuse_empty_inputs(
+            {"--impersonate-service-account": self.opts.impersonate_service_account},
+            self.environ,
+            emulated=self.emulated,
+        )
         cfg = load_config(
             config_path=self.opts.config,
             env_name=self.opts.env,

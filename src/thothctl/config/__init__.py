@@ -29,6 +29,8 @@ _HOMES: dict[str, str] = {
             "load_config",
             "read_gcloud_config",
             "read_toml",
+            "refuse_empty",
+            "refuse_empty_inputs",
         ),
         "load",
     ),

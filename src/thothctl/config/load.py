@@ -15,8 +15,9 @@ import configparser
 import copy
 import difflib
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from thothctl.config.schema import (
 from thothctl.errors import ConfigError, UsageError
 
 CONFIG_FILENAME = "thothctl.toml"
+ENV_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,63}")
 EMULATOR_PROJECT = "thoth-local"
 _TABLES = {t.name: t for t in TABLES}
 
@@ -46,11 +48,14 @@ _TABLES = {t.name: t for t in TABLES}
 
 
 def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
-    if explicit:
+    """``explicit`` (--config or $THOTHCTL_CONFIG: any readable non-directory, so a pipe such
+    as ``<(...)`` works too), else ./thothctl.toml if there is one."""
+    if explicit is not None:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        if not path.exists() or path.is_dir():
+            what = "is a directory" if path.is_dir() else "does not exist"
             raise UsageError(
-                f"config file {explicit} does not exist",
+                f"config file {explicit} {what}",
                 hint="run `thothctl config init` to write one, or fix --config/THOTHCTL_CONFIG",
             )
         return path
@@ -58,16 +63,108 @@ def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | No
     return candidate if candidate.is_file() else None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+# Byte-order marks of encodings TOML does not allow (a TOML file is UTF-8).
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def decode_toml(raw: bytes, label: str) -> str:
+    """A TOML file's text: UTF-8 (a leading UTF-8 byte-order mark, as Windows editors write, is
+    dropped). Any other encoding is a ConfigError naming where the first bad byte is."""
+    for bom, name in _FOREIGN_BOMS:
+        if raw.startswith(bom):
+            raise ConfigError(
+                label,
+                "",
+                f"the file is {name} (it starts with a {name} byte-order mark): TOML files are "
+                "UTF-8",
+                hint=f"save it as UTF-8, e.g. `iconv -f {name} -t UTF-8 FILE > NEW`",
+            )
+    raw = raw.removeprefix(_UTF8_BOM)
+    where = None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        where = (exc.start, line, column, raw[exc.start])
+    raise ConfigError(
+        label,
+        "",
+        f"the file is not UTF-8: byte 0x{where[3]:02x} at line {where[1]}, column {where[2]} "
+        "(Latin-1 or Windows-1252?); TOML files are UTF-8",
+        hint="save it as UTF-8, e.g. `iconv -f LATIN1 -t UTF-8 FILE > NEW`",
+    )
+
+
+def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
     import tomllib
 
+    label = label or str(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror}") from None
+        raise ConfigError(label, "", f"cannot read the file: {exc.strerror}") from None
+    text = decode_toml(raw, label)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(label, "", f"invalid TOML: {exc}") from None
+
+
+# Environment variables thothctl reads whose empty value is refused: "set but empty" is never
+# read as "not set" (gcloud's CLOUDSDK_CONFIG and CLOUDSDK_ACTIVE_CONFIG_NAME keep gcloud's
+# meaning: empty is unset).
+CONFIG_ENV_VARS = ("THOTHCTL_CONFIG", "THOTHCTL_ENV", *ENV_OVERRIDES.values())
+
+
+# Read by the CLI's context and the client factory (GOOGLE_*: by google-auth, for real Google).
+CLIENT_ENV_VARS = (
+    "THOTHCTL_EMULATOR_HOST",
+    "THOTHCTL_EMULATOR_DATA",
+    "THOTHCTL_QUOTA_PROJECT",
+    "THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT",
+    "THOTHCTL_OUTPUT",
+    "THOTHCTL_TRANSPORT",
+    "THOTHCTL_NO_INPUT",
+    "THOTHCTL_EMULATOR",
+    "THOTHCTL_RETRY_DEADLINE",
+)
+GOOGLE_ENV_VARS = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_QUOTA_PROJECT")
+
+
+def refuse_empty_inputs(
+    options: Mapping[str, str | None], environ: Mapping[str, str], *, emulated: bool
+) -> None:
+    """The CLI's own options and variables (the config's are checked by :func:`load_config`);
+    Google's only when they would be read (not against the emulator)."""
+    refuse_empty(options, environ, CLIENT_ENV_VARS)
+    if not emulated:
+        refuse_empty({}, environ, GOOGLE_ENV_VARS)
+
+
+def refuse_empty(
+    options: Mapping[str, str | None], environ: Mapping[str, str], variables: Iterable[str]
+) -> None:
+    """UsageError for an option given as "" (or blanks) or a variable set to "": an explicitly
+    empty value is an error, never a fall-through to the next source."""
+    for flag, value in options.items():
+        if value is not None and not value.strip():
+            raise UsageError(
+                f"{flag} is empty: give it a value, or leave the option out",
+                hint="an empty value is never read as 'not given'; nothing was changed",
+            )
+    for var in variables:
+        if var in environ and not environ[var].strip():
+            raise UsageError(
+                f"${var} is set but empty: give it a value, or unset it (`unset {var}`)",
+                hint="an empty variable is never read as 'not set'; nothing was changed",
+            )
 
 
 def _unknown_key(source: str, key: str, allowed: tuple[str, ...] | list[str]) -> ConfigError:
@@ -88,6 +185,12 @@ def _check_shape(data: Mapping[str, Any], source: str, prefix: str = "", *, in_e
             if not isinstance(value, dict):
                 raise ConfigError(source, path, "expected a table of environments ([env.NAME])")
             for env_name, env_data in value.items():
+                if not ENV_NAME_RE.fullmatch(env_name):
+                    raise ConfigError(
+                        source,
+                        f"env.{v.show(env_name)}",
+                        "an environment's name is letters, digits, '.', '_' or '-' (e.g. prod)",
+                    )
                 if not isinstance(env_data, dict):
                     raise ConfigError(source, f"env.{env_name}", "expected a table")
                 _check_shape(env_data, source, f"env.{env_name}.", in_env=True)
@@ -133,14 +236,22 @@ def read_gcloud_config(environ: Mapping[str, str]) -> tuple[str, dict[str, str]]
     name = environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME")
     if not name:
         try:
-            name = (base / "active_config").read_text().strip() or "default"
-        except OSError:
+            name = (base / "active_config").read_text(encoding="utf-8").strip() or "default"
+        except (OSError, UnicodeDecodeError):
             name = "default"
+    path = base / "configurations" / f"config_{name}"
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(base / "configurations" / f"config_{name}")
-    except (configparser.Error, UnicodeDecodeError):
-        return name, {}
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        why = "it is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "it does not parse"
+        raise ConfigError(
+            str(path),
+            "",
+            f"cannot read gcloud's configuration {name!r}: {why}",
+            hint="fix it with `gcloud config configurations describe "
+            f"{name}`, or point CLOUDSDK_CONFIG elsewhere",
+        ) from None
     found: dict[str, str] = {}
     if parser.has_option("core", "project"):
         found["project"] = parser.get("core", "project").strip()
@@ -154,7 +265,7 @@ def _apply_file(
 ) -> tuple[tuple[str, ...], bool]:
     """Merge the config file and its ``[env.NAME]``; (environment names, file set the project)."""
     label = path.name if path.parent == cwd else str(path)
-    file_data = read_toml(path)
+    file_data = read_toml(path, label)
     _check_shape(file_data, label)
     env_tables = file_data.pop("env", {})
     environments = tuple(env_tables)
@@ -184,6 +295,7 @@ def _resolve_project(
         sources["project"] = "emulator default"
         return
     for var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT"):
+        refuse_empty({}, environ, [var])  # gcloud too refuses an empty project property
         if environ.get(var):
             data["project"] = environ[var]
             sources["project"] = f"${var}"
@@ -206,6 +318,11 @@ def load_config(
     """Build the effective configuration. Raises ConfigError (exit 2) on any bad value."""
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
+    given = {"--config": config_path, "--env": env_name}
+    refuse_empty({**given, **{f"--{k}": val for k, val in (flags or {}).items()}}, {}, ())
+    refuse_empty({}, environ, CONFIG_ENV_VARS)
+    config_path = config_path if config_path is not None else environ.get("THOTHCTL_CONFIG")
+    env_name = env_name if env_name is not None else environ.get("THOTHCTL_ENV")
     data = copy.deepcopy(DEFAULTS)
     sources: dict[str, str] = {}
     if not emulator:  # gcloud's own configuration (real projects only)
@@ -213,7 +330,7 @@ def load_config(
         if "region" in gc:
             data["region"] = gc["region"]
             sources["region"] = f"gcloud config {gc_name!r} (run/region)"
-    path = find_config_file(config_path or environ.get("THOTHCTL_CONFIG"), cwd)
+    path = find_config_file(config_path, cwd)
     environments: tuple[str, ...] = ()
     project_from_file = False
     if path is not None:
@@ -224,14 +341,14 @@ def load_config(
             hint="run `thothctl config init` or pass --config",
         )
     for key, var in ENV_OVERRIDES.items():
-        if environ.get(var):
+        if var in environ:
             data[key] = environ[var]
             sources[key] = f"${var}"
     for key, value in (flags or {}).items():
         if value is not None:
             data[key] = value
             sources[key] = f"--{key}"
-    if not (data.get("project") and (project_from_file or "project" in sources)):
+    if not (project_from_file or "project" in sources):
         _resolve_project(data, sources, environ, emulator)
     cfg = build(data, sources, path)
     cfg.env_name = env_name
@@ -243,7 +360,12 @@ def load_config(
 
 
 def _source_for(sources: dict[str, str], key: str) -> str:
-    label = sources.get(key)
+    """Where the value at ``key`` came from: its own source, else the nearest enclosing key's
+    (``jobs.x.headers.H`` -> ``jobs.x.headers``), else a key written inside it."""
+    label, parent = sources.get(key), key
+    while label is None and "." in parent:
+        parent = parent.rsplit(".", 1)[0]
+        label = sources.get(parent)
     if label is None:
         label = next((v for k, v in sources.items() if k.startswith(key + ".")), SOURCE_DEFAULT)
     return "built-in default" if label == SOURCE_DEFAULT else label
@@ -268,9 +390,9 @@ def _convert(f: Field, value: Any, key: str, sources: dict[str, str]) -> Any:
                 raise _error(
                     sources,
                     f"{key}.{sub}",
-                    f"expected a string, got {type(sub_value).__name__} {sub_value!r}",
+                    f"expected a string, got {type(sub_value).__name__} {v.show(sub_value)}",
                 )
-        return dict(value)
+        return f.check(dict(value)) if f.check else dict(value)
     if f.kind == "duration":
         value = v.parse_duration(value)
     return f.check(value) if f.check else value
@@ -283,17 +405,19 @@ def check_value(f: Field, value: Any, key: str, sources: dict[str, str]) -> Any:
         return None  # an optional key left unset
     expected_type = VALUE_TYPES[f.kind][0]
     if expected_type is not None and not _has_type(value, expected_type):
-        raise _error(sources, key, f"expected {f.expected}, got {type(value).__name__} {value!r}")
+        got = f"{type(value).__name__} {v.show(value)}"
+        raise _error(sources, key, f"expected {f.expected}, got {got}")
     try:
         result = _convert(f, value, key, sources)
     except ValueError as exc:
         raise _error(sources, key, str(exc)) from None
     if f.range and not f.range[0] <= result <= f.range[1]:
         low, high = (f.bound(b) for b in f.range)
-        rule = f"{value!r} is out of range: {f.key} must be between {low} and {high}"
+        rule = f"{v.show(value)} is out of range: {f.key} must be between {low} and {high}"
         raise _error(sources, key, rule)
     if f.choices and result not in f.choices:
-        raise _error(sources, key, f"{value!r} is not a {f.noun}: one of {', '.join(f.choices)}")
+        rule = f"{v.show(value)} is not a {f.noun}: one of {', '.join(f.choices)}"
+        raise _error(sources, key, rule)
     return result
 
 
@@ -319,6 +443,19 @@ def _check_item(
     return filled, values
 
 
+def _clash(
+    table: Table, key: str, names: tuple[str, str], value: Any, sources: dict[str, str]
+) -> ConfigError:
+    """Two items share a value that must be unique: blame the one the user wrote (a built-in
+    item keeps its value unless the file changed it)."""
+    name, other = names
+    if f"{table.name}.{name}.{key}" not in sources and f"{table.name}.{other}.{key}" in sources:
+        name, other = other, name
+    noun = table.field(key).noun
+    rule = f"{noun} {v.show(value)} is also used by {table.name}.{other}"
+    return _error(sources, f"{table.name}.{name}.{key}", rule)
+
+
 def _build_table(table: Table, data: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
     """Every item of one table as its typed spec; fills ``data`` in, for ``config show``."""
     specs: dict[str, Any] = {}
@@ -329,11 +466,7 @@ def _build_table(table: Table, data: dict[str, Any], sources: dict[str, str]) ->
         for f in table.fields:
             other = seen.setdefault((f.key, values[f.key]), name) if f.unique else name
             if other != name:
-                raise _error(
-                    sources,
-                    f"{table.name}.{name}.{f.key}",
-                    f"{f.noun} {values[f.key]!r} is also used by {table.name}.{other}",
-                )
+                raise _clash(table, f.key, (name, other), values[f.key], sources)
         specs[name] = table.build(name, values)
     return specs
 

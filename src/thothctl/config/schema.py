@@ -312,10 +312,23 @@ SECRETS = Table(
             "environment variable: CI input for `secrets set --no-input`, and what `exec` sets",
             Derived("NAME in capitals, '-' as '_'", lambda name: name.upper().replace("-", "_")),
             check=v.check_env_var,
+            noun="env var",
+            unique=True,
         ),
-        Field("description", "string", "shown as the prompt", Derived("NAME", str)),
+        Field(
+            "description",
+            "string",
+            "shown as the prompt (one line, at most 200 characters)",
+            Derived("NAME", str),
+            check=lambda text: v.check_text(text, limit=200, one_line=True, required=True),
+        ),
         Field("required", "bool", "init fails without it (false: may be skipped)", True),
-        Field("default", "string", "offered at the prompt, used by init when the env var is unset"),
+        Field(
+            "default",
+            "string",
+            "offered at the prompt, used by init when the env var is unset (a valid value: "
+            "not empty, at most 64 KiB, no NUL byte, JSON for a json secret)",
+        ),
         Field(
             "format",
             "string",
@@ -328,8 +341,8 @@ SECRETS = Table(
         Field(
             "aliases",
             "list",
-            "version aliases `secrets rotate` moves: the first to the new version, the second to "
-            "the previous",
+            "version aliases `secrets rotate` moves onto the enabled versions, newest first: the "
+            "first to the newest, the second to the next older (removed when none is left)",
             [],
             check=v.check_alias,
             what="a list of alias names",
@@ -337,7 +350,42 @@ SECRETS = Table(
         ),
     ),
     build=lambda name, values: SecretSpec(name=name, **values),
+    rules=(
+        Rule(
+            "default",
+            lambda secret: _bad_default(secret) is not None,
+            lambda secret: f"the default is not a usable value: {_bad_default(secret)}",
+        ),
+        Rule(
+            "aliases",
+            lambda secret: len(set(secret["aliases"])) != len(secret["aliases"]),
+            lambda secret: f"{list(secret['aliases'])!r} names an alias twice: give each once",
+        ),
+    ),
 )
+
+
+def _bad_default(secret: Mapping[str, Any]) -> str | None:
+    """Why a secret's default could not be uploaded (None: it could, or there is none)."""
+    if secret["default"] is None:
+        return None
+    try:
+        v.check_secret_bytes(secret["default"].encode("utf-8", "surrogatepass"), secret["format"])
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# A duration Cloud Scheduler takes: from 0 to what a protobuf Duration carries.
+_ANY_DURATION = (0, v.MAX_DURATION)
+MAX_BODY_BYTES = 1_000_000  # Cloud Scheduler: a job's payload is at most 1 MB
+
+
+def _check_body(body: str) -> str:
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise ValueError(f"the body is {size} bytes: Cloud Scheduler takes at most 1 MB")
+    return body
 
 
 def _body_needs_a_body_method(job: Mapping[str, Any]) -> bool:
@@ -357,8 +405,20 @@ JOBS = Table(
             noun="job id",
             unique=True,
         ),
-        Field("description", "string", "the job's description in Cloud Scheduler", ""),
-        Field("schedule", "string", "unix cron, 5 fields", REQUIRED, v.check_cron),
+        Field(
+            "description",
+            "string",
+            "the job's description in Cloud Scheduler (at most 500 characters)",
+            "",
+            lambda text: v.check_text(text, limit=500),
+        ),
+        Field(
+            "schedule",
+            "string",
+            "unix cron, 5 fields, as Cloud Scheduler documents it (no L, W, #, ?)",
+            REQUIRED,
+            v.check_cron,
+        ),
         Field("time_zone", "string", "IANA time zone", "UTC", v.check_time_zone),
         Field("path", "string", "appended to the Cloud Run service URL", "/sync", v.check_url_path),
         Field(
@@ -368,8 +428,15 @@ JOBS = Table(
             "POST",
             v.check_http_method,
         ),
-        Field("body", "string", "request body (sent as is)", ""),
-        Field("headers", "table", "extra request headers", {}),
+        Field("body", "string", "request body (sent as is; at most 1 MB)", "", _check_body),
+        Field(
+            "headers",
+            "table",
+            "extra request headers (not Host, Content-Length, User-Agent, X-CloudScheduler*, "
+            "X-Google-*, X-AppEngine-*: Cloud Scheduler sets those)",
+            {},
+            v.check_headers,
+        ),
         Field(
             "attempt_deadline",
             "duration",
@@ -378,8 +445,8 @@ JOBS = Table(
             range=(15, 1800),
         ),
         Field("retry_count", "integer", "retries after a failed attempt", 0, range=(0, 5)),
-        Field("min_backoff", "duration", "first retry delay", "5s"),
-        Field("max_backoff", "duration", "longest retry delay", "3600s"),
+        Field("min_backoff", "duration", "first retry delay", "5s", range=_ANY_DURATION),
+        Field("max_backoff", "duration", "longest retry delay", "3600s", range=_ANY_DURATION),
         Field(
             "max_doublings",
             "integer",
@@ -387,7 +454,13 @@ JOBS = Table(
             5,
             range=(0, 16),
         ),
-        Field("max_retry_duration", "duration", "how long to keep retrying (0s: no limit)", "0s"),
+        Field(
+            "max_retry_duration",
+            "duration",
+            "how long to keep retrying (0s: no limit)",
+            "0s",
+            range=_ANY_DURATION,
+        ),
     ),
     build=_job_spec,
     rules=(
@@ -482,12 +555,12 @@ ENV_OVERRIDES = {f.key: f.env for f in TOP_FIELDS if f.env}
 
 
 def fill_defaults(table: Table, name: str, item: Mapping[str, Any]) -> dict[str, Any]:
-    """The item with every key of the table: missing ones (and an empty derived one) get the
-    field's default; a missing required key stays missing."""
+    """The item with every key of the table: missing ones get the field's default (an explicitly
+    empty value stays, for its check to refuse); a missing required key stays missing."""
     filled: dict[str, Any] = {}
     for f in table.fields:
         value = item.get(f.key)
-        if isinstance(f.default, Derived) and value in (None, ""):
+        if isinstance(f.default, Derived) and value is None:
             value = f.default.of_name(name)
         elif f.key not in item:
             if f.default is REQUIRED:

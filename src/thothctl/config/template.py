@@ -22,6 +22,8 @@ from thothctl.config.schema import (
     Field,
     Table,
 )
+from thothctl.errors import UsageError
+from thothctl.validate import check_project
 
 TYPE_NAMES = {
     "string": "string",
@@ -125,7 +127,13 @@ def _table_keys(table: Table) -> list[str]:
 
 
 def render_template(project: str | None = None) -> str:
-    """A commented thothctl.toml holding the built-in defaults (what `config init` writes)."""
+    """A commented thothctl.toml holding the built-in defaults (what `config init` writes).
+    ``project`` (from --project) is checked first: an empty or invalid one is a UsageError."""
+    if project is not None:
+        try:
+            check_project(project)
+        except ValueError as exc:
+            raise UsageError(f"--project: {exc}", hint="nothing was written") from None
     out = [
         "# thothctl configuration. Every value below is the built-in default: delete what you do",
         "# not change. Run `thothctl config show` to see the effective values and their sources.",

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +143,36 @@ class EmulatedService:
 # --- helpers ---------------------------------------------------------------------------------
 
 PROJECT_IN_NAME = re.compile(r"(?:^|/)projects/([^/]+)")
+# No resource name or id Google issues holds a control character (C0, DEL or C1); Google answers
+# INVALID_ARGUMENT, so a name with a trailing newline never reaches a lookup.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NAME_FIELDS = ("name", "parent", "resource", "resource_names", "log_name")
+
+
+def _name_fields(message: Any, depth: int = 0) -> Iterable[tuple[str, str]]:
+    """(field, value) of the resource names and ids in a request: fields named like a name or
+    ending in ``_id``, at the top level and one message down (``job.name``)."""
+    pb = message if not hasattr(type(message), "pb") else type(message).pb(message)
+    try:
+        fields = pb.ListFields()
+    except AttributeError:
+        return
+    for fd, value in fields:
+        if fd.type == fd.TYPE_STRING and (fd.name in NAME_FIELDS or fd.name.endswith("_id")):
+            for val in value if fd.is_repeated else [value]:
+                yield fd.name, val
+        elif fd.type == fd.TYPE_MESSAGE and depth < 1 and not fd.is_repeated:
+            yield from _name_fields(value, depth + 1)
+
+
+def refuse_control_characters(request: Any) -> None:
+    """INVALID_ARGUMENT for a request whose resource name or id holds a control character."""
+    for field, value in _name_fields(request):
+        if CONTROL_CHARACTER.search(value):
+            raise invalid(
+                f"Invalid resource field value in the request: {field} {value!r} contains a "
+                "control character."
+            )
 
 
 def project_number_for(project_id: str) -> str:

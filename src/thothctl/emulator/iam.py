@@ -48,7 +48,7 @@ SA_PERMISSIONS = (
     "iam.serviceAccounts.getAccessToken",
     "iam.serviceAccounts.getOpenIdToken",
 )
-ACCOUNT_ID_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])$")
+ACCOUNT_ID_RE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])")  # always fullmatch: $ allows a final \n
 SEEDED = (
     ("thoth-mcp-sa", "Thoth MCP server runtime", "Runs the thoth-mcp-server Cloud Run service"),
 )
@@ -148,7 +148,7 @@ class IamService(EmulatedService):
             raise base.invalid(
                 f'The account ID "{account_id}" does not have a length between 6 and 30.'
             )
-        if not ACCOUNT_ID_RE.match(account_id):
+        if not ACCOUNT_ID_RE.fullmatch(account_id):
             raise base.invalid(f"{account_id} does not match [a-z][a-z\\d\\-]*[a-z\\d].")
         sa = request.service_account
         if len(sa.display_name.encode()) > 100:

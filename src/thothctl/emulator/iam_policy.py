@@ -26,14 +26,18 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from thothctl.emulator import base
 from thothctl.emulator.base import rpc
 
+# Matched whole (fullmatch: "$" would let a final newline through); no control characters.
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
 MEMBER_RE = re.compile(
-    r"^(?:allUsers|allAuthenticatedUsers|(?:user|serviceAccount|group):[^@\s]+@[^@\s]+"
-    r"|domain:[A-Za-z0-9.-]+|principal(?:Set)?://\S+|deleted:\S+)$"
+    r"allUsers|allAuthenticatedUsers"
+    rf"|(?:user|serviceAccount|group):{_EMAIL_PART}@{_EMAIL_PART}"
+    rf"|domain:[A-Za-z0-9.-]+|principal(?:Set)?://{_VISIBLE}+|deleted:{_VISIBLE}+"
 )
 ROLE_RE = re.compile(
-    r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+)$"
+    r"roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s\x00-\x1f]+/roles/[A-Za-z0-9_.]+"
 )
-CUSTOM_ROLE_RE = re.compile(r"^(?:projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+$")
+CUSTOM_ROLE_RE = re.compile(r"(?:projects|organizations)/[^/\s\x00-\x1f]+/roles/[A-Za-z0-9_.]+")
 MAX_PRINCIPALS = 1500
 VALID_VERSIONS = (0, 1, 3)
 
@@ -89,14 +93,14 @@ def check_bindings(
 ) -> None:
     total = 0
     for binding in policy.bindings:
-        if not ROLE_RE.match(binding.role):
+        if not ROLE_RE.fullmatch(binding.role):
             raise base.invalid(
                 f"Role {binding.role!r} is not a valid role name (e.g. 'roles/run.invoker')."
             )
         if (
             supported_roles is not None
             and binding.role not in supported_roles
-            and not CUSTOM_ROLE_RE.match(binding.role)
+            and not CUSTOM_ROLE_RE.fullmatch(binding.role)
         ):
             raise base.invalid(f"Role {binding.role} is not supported for this resource.")
         if not binding.members:
@@ -104,7 +108,7 @@ def check_bindings(
                 f"Binding for role {binding.role} must contain at least one principal."
             )
         for member in binding.members:
-            if not MEMBER_RE.match(member):
+            if not MEMBER_RE.fullmatch(member):
                 raise base.invalid(
                     f"Invalid principal {member!r} in the binding for {binding.role}: use user:, "
                     "serviceAccount:, group:, domain:, allUsers or allAuthenticatedUsers."

@@ -37,7 +37,7 @@ REVISIONS_TABLE = "run.revisions"
 SEEDED_SERVICE = "thoth-mcp-server"
 SEEDED_REGION = "us-central1"
 INVOKER_ROLE = "roles/run.invoker"
-SERVICE_ID_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$")
+SERVICE_ID_RE = re.compile(r"[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?")  # fullmatch: $ allows \n
 USER_FIELDS = (
     "description",
     "labels",
@@ -365,7 +365,7 @@ class RunService(EmulatedService):
                 f"Invalid parent {request.parent!r}: expected projects/PROJECT/locations/LOCATION."
             )
         sid = request.service_id
-        if not SERVICE_ID_RE.match(sid):
+        if not SERVICE_ID_RE.fullmatch(sid):
             raise base.invalid(
                 f"Invalid service_id {sid!r}: up to 49 lowercase letters, digits or hyphens, "
                 "starting with a letter and not ending with a hyphen."

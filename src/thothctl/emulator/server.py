@@ -105,6 +105,7 @@ class Dispatcher:
         return rpc_status.to_status(status)
 
     def check(self, svc: EmulatedService, spec: RpcSpec, request: Any) -> None:
+        base.refuse_control_characters(request)  # a name with a "\n" is INVALID_ARGUMENT
         emu = self.emu
         project = None
         for token in _project_tokens(request):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from thothctl import iampolicy
+from thothctl import iampolicy, validate
 from thothctl.errors import PermissionDeniedError, UsageError, code_of, role_for_permission
 from thothctl.secrets.store import ACCESSOR_ROLE, existing, get_policy, secret_path
 
@@ -78,9 +78,25 @@ def check_permissions(clients: Any, name: str, permissions: list[str]) -> None:
         )
 
 
+def _checked(member: str, role: str) -> None:
+    """The member and role grammar (thothctl.validate), for callers other than the CLI too: a
+    member with a trailing newline would be granted and then never found by revoke. Whether a
+    public member (allUsers, domain:gmail.com) is allowed is the caller's decision (the CLI's
+    --allow-public)."""
+    why = None
+    try:
+        validate.check_member(member, allow_public=True)
+        validate.check_role(role)
+    except ValueError as exc:
+        why = str(exc)
+    if why is not None:
+        raise UsageError(why, hint="nothing was changed")
+
+
 def grant(clients: Any, name: str, member: str, role: str = ACCESSOR_ROLE) -> GrantResult:
     """Grant ``role`` unconditionally; the result lists the conditions under which the member
     also holds it through conditional bindings (left as they are)."""
+    _checked(member, role)
     change = _modify_policy(clients, name, lambda p: iampolicy.add_member(p, role, member))
     kept = iampolicy.conditions_for(change.policy, role, member)
     return GrantResult(name, member, role, change.changed, change.attempts, kept)
@@ -99,6 +115,7 @@ def revoke(
     bindings of that title instead; with ``all_conditions`` every binding. A member who holds the
     role only under conditions, revoked without either, is a UsageError (nothing changed) naming
     them. The result lists the conditions that still give the member the role."""
+    _checked(member, role)
     if condition is not None and all_conditions:
         raise UsageError("give either --condition TITLE or --all-conditions, not both")
     change = _modify_policy(

@@ -2,7 +2,8 @@
 :func:`thothctl.runtime.get_secret` (the one resolution both use).
 
 For one secret: the env var if it is already set (no Google call at all, so local development
-works without credentials); else the newest ENABLED version from Secret Manager (CRC32C-verified;
+works without credentials; set but empty is refused, exit 2, since it would hide the stored
+value); else the newest ENABLED version from Secret Manager (CRC32C-verified;
 when the newest version is disabled or destroyed, the newest enabled one); else the config
 default; else, for a required secret, :class:`SecretNotFound`.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thothctl.config import Config, SecretSpec
-from thothctl.errors import NotFoundError, OperationError
+from thothctl.errors import NotFoundError, OperationError, UsageError
 from thothctl.secrets.store import access, latest_enabled
 
 ENVIRONMENT = "environment"
@@ -83,10 +84,28 @@ def fallback(spec: SecretSpec, env: str | None = None, required: bool | None = N
     return Resolved(spec.name, env, MISSING, None)
 
 
+def from_environment(
+    spec: SecretSpec, environ: Mapping[str, str], env: str | None = None
+) -> Resolved | None:
+    """The secret's env var when it is set (None when it is not). Set but empty is refused
+    (UsageError): it would silently hide the stored secret."""
+    env = env or spec.env
+    value = environ.get(env)
+    if value is None:
+        return None
+    if not value:
+        raise UsageError(
+            f"${env} is set but empty: it would hide the stored secret {spec.name}",
+            hint=f"unset {env} to use Secret Manager's value, or give it a value",
+        )
+    return Resolved(spec.name, env, ENVIRONMENT, value)
+
+
 def resolve_one(clients: Any, spec: SecretSpec, environ: Mapping[str, str]) -> Resolved:
     """The value for one secret's env var (see the module docstring for the order)."""
-    if environ.get(spec.env) is not None:
-        return Resolved(spec.name, spec.env, ENVIRONMENT, environ[spec.env])
+    local = from_environment(spec, environ)
+    if local is not None:
+        return local
     found = fetch(clients, spec)
     if found is None:
         return fallback(spec)
@@ -108,8 +127,9 @@ def resolve_env(
     any call) into env values. Google is contacted only when some env var is not set already."""
     names = list(only) or list(config.secrets)
     specs = [config.secret(n) for n in names]
-    if all(environ.get(s.env) is not None for s in specs):
-        return [Resolved(s.name, s.env, ENVIRONMENT, environ[s.env]) for s in specs]
+    local = [from_environment(s, environ) for s in specs]  # an empty one is refused here
+    if all(r is not None for r in local):
+        return local
     clients = clients_factory()
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(lambda s: resolve_one(clients, s, environ), specs))

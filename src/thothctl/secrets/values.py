@@ -13,17 +13,17 @@ A value is bytes in memory only: it never appears in an exception message, a res
 from __future__ import annotations
 
 import base64
-import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from thothctl import validate
 from thothctl.config import Config, SecretSpec
 from thothctl.errors import UsageError
 
-MAX_PAYLOAD = 65536
+MAX_PAYLOAD = validate.MAX_SECRET_BYTES
 STDIN = "-"
+utf8 = validate.utf8  # (text, -1) or (None, first bad byte), never a UnicodeDecodeError
 
 
 @dataclass
@@ -64,54 +64,42 @@ def spec_for(config: Config, name: str) -> SecretSpec:
     return config.secrets.get(name) or default_spec(name)
 
 
-def _too_large(spec: SecretSpec, source: str, size: int, hint: str) -> UsageError:
-    return UsageError(
-        f"the value for {spec.name} from {source} is {size} bytes: the limit is "
-        f"{MAX_PAYLOAD} bytes (64 KiB)",
-        hint=hint,
-    )
+def _refused(spec: SecretSpec, source: str, why: str, hint: str) -> UsageError:
+    return UsageError(f"the value for {spec.name} from {source} is refused: {why}", hint=hint)
 
 
 def check_value(spec: SecretSpec, data: bytes, source: str) -> None:
-    """Refuse empty, oversized, non-UTF-8 text and invalid JSON values (UsageError, exit 2)."""
-    if not data:
-        raise UsageError(
-            f"the value for {spec.name} from {source} is empty: Secret Manager refuses empty values",
-            hint="nothing was changed",
-        )
-    if len(data) > MAX_PAYLOAD:
-        raise _too_large(
-            spec,
-            source,
-            len(data),
-            "store large files elsewhere (e.g. Cloud Storage) and keep a reference here",
-        )
+    """Refuse an empty, oversized, non-UTF-8, NUL-holding or (for JSON secrets) invalid value
+    (UsageError, exit 2): the rules of :func:`thothctl.validate.check_secret_bytes`, the same
+    for every source and for the config's defaults. A NUL byte is refused because the value
+    could never reach an environment variable (`exec`, Cloud Run)."""
+    why = None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"the value for {spec.name} from {source} is not valid UTF-8 (byte {exc.start}): "
-            f"{spec.name} holds {spec.format}",
-            hint="check the file's encoding; nothing was changed",
-        ) from None
-    if spec.format == "json":
-        try:
-            json.loads(text)
-        except ValueError as exc:
-            # Position only: the message of a JSON error could quote part of the value.
-            line, col = getattr(exc, "lineno", "?"), getattr(exc, "colno", "?")
-            raise UsageError(
-                f"the value for {spec.name} from {source} is not valid JSON "
-                f"(line {line}, column {col}): {spec.name} holds JSON",
-                hint="check the file, e.g. with `python -m json.tool FILE`; nothing was changed",
-            ) from None
+        validate.check_secret_bytes(data, spec.format)
+    except ValueError as exc:
+        why = str(exc)
+    if why is None and spec.format == "url":
+        why = check_url(data.decode("utf-8"))
+    if why is None:
+        return
+    if "64 KiB" in why:
+        hint = "store large files elsewhere (e.g. Cloud Storage) and keep a reference here"
+    elif "JSON" in why:
+        hint = "check the file, e.g. with `python -m json.tool FILE`; nothing was changed"
+    elif "UTF-8" in why:
+        hint = "check the file's encoding; nothing was changed"
+    else:
+        hint = "nothing was changed"
+    raise _refused(spec, source, why, hint)
 
 
-def _read_stream(stream: IO[Any]) -> bytes:
+def _read_stream(stream: IO[Any], limit: int) -> bytes:
+    """At most ``limit`` bytes of the stream (a larger value is refused without reading it
+    all)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
-        return buffer.read()
-    data = stream.read()
+        return buffer.read(limit)
+    data = stream.read(limit)
     return data if isinstance(data, bytes) else data.encode()
 
 
@@ -119,7 +107,14 @@ def value_from_stdin(spec: SecretSpec, data: bytes | IO[Any]) -> SecretValue:
     """The value piped on stdin (bytes already read, or the stream itself), less exactly one
     trailing newline (the `echo token |` footgun)."""
     if not isinstance(data, bytes):
-        data = _read_stream(data)
+        data = _read_stream(data, MAX_PAYLOAD + 3)
+        if len(data) > MAX_PAYLOAD + 2:  # still too large without a trailing CRLF
+            raise _refused(
+                spec,
+                "stdin",
+                f"it is more than {MAX_PAYLOAD} bytes, over the limit of {MAX_PAYLOAD} (64 KiB)",
+                "store large files elsewhere (e.g. Cloud Storage); nothing was changed",
+            )
     stripped = False
     if data.endswith(b"\r\n"):
         data, stripped = data[:-2], True
@@ -130,13 +125,22 @@ def value_from_stdin(spec: SecretSpec, data: bytes | IO[Any]) -> SecretValue:
 
 
 def value_from_file(spec: SecretSpec, path: str) -> SecretValue:
+    """The file's bytes as they are. At most 64 KiB + 1 is read, so a pipe or a device
+    (``/dev/stdin``, ``<(...)``) is never read to its end and is reported as "more than"."""
+    if not path.strip():
+        raise UsageError("--from-file is empty: give a path, or '-' for stdin")
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_PAYLOAD + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", hint="check --from-file") from None
     if len(data) > MAX_PAYLOAD:
-        raise _too_large(spec, path, os.path.getsize(path), "nothing was changed")
+        raise _refused(
+            spec,
+            path,
+            f"it is more than {MAX_PAYLOAD} bytes, over the limit of {MAX_PAYLOAD} (64 KiB)",
+            "store large files elsewhere (e.g. Cloud Storage); nothing was changed",
+        )
     check_value(spec, data, path)
     return SecretValue(data, path)
 

@@ -12,6 +12,7 @@ Update masks are snake_case; a sub-message path replaces the whole sub-message.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import urllib.parse
 import uuid
@@ -24,7 +25,7 @@ from google.protobuf import duration_pb2
 from thothctl.emulator import base
 
 JOBS_TABLE = "scheduler.jobs"
-JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+JOB_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,500}")  # always fullmatch: $ allows a final \n
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 USER_FIELDS = (
     "description",
@@ -41,8 +42,27 @@ SERVER_FIELDS = ("user_update_time", "state", "status", "schedule_time", "last_a
 DROPPED_HEADERS = ("host", "content-length", "user-agent")
 DROPPED_PREFIXES = ("x-google-", "x-appengine-")
 BODY_METHODS = (types.HttpMethod.POST, types.HttpMethod.PUT, types.HttpMethod.PATCH)
+HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # any but tab
 BACKOFFS = ("min_backoff_duration", "max_backoff_duration", "max_retry_duration")
 State = types.Job.State
+
+
+# One cron field as Cloud Scheduler documents it: values, names (JAN, MON), ranges, steps and
+# lists; croniter's extensions (L, W, #, ?, H) are not Cloud Scheduler's.
+_CRON_ITEM = r"(?:\*|(?:[0-9]{1,2}|[A-Z]{3})(?:-(?:[0-9]{1,2}|[A-Z]{3}))?)(?:/[0-9]{1,2})?"
+CRON_FIELD_RE = re.compile(rf"{_CRON_ITEM}(?:,{_CRON_ITEM})*")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def _time_zone_ok(name: str) -> bool:
+    """A tz database name (case-sensitive; not the database's files posix/..., right/...,
+    localtime, posixrules, Factory), or "utc" in any case; empty means Etc/UTC."""
+    return not name or name.lower() == "utc" or name in _time_zones()
 
 
 def tz_for(name: str) -> dt.tzinfo:
@@ -106,7 +126,7 @@ class SchedulerModel:
                 f"Invalid job name {name!r}: expected projects/PROJECT_ID/locations/LOCATION_ID/jobs/JOB_ID."
             )
         pid, loc = self.parent("/".join(parts[:4]))
-        if not JOB_ID_RE.match(parts[5]):
+        if not JOB_ID_RE.fullmatch(parts[5]):
             raise base.invalid(
                 f"Invalid job id {parts[5]!r}: it can contain only letters ([A-Za-z]), numbers ([0-9]), "
                 "hyphens (-), or underscores (_); the maximum length is 500 characters."
@@ -142,13 +162,20 @@ class SchedulerModel:
 
     @staticmethod
     def _normalize_schedule(job: types.Job) -> None:
-        schedule = " ".join(job.schedule.split())
+        fields = re.split(r"[ \t]+", job.schedule.strip(" \t"))
+        schedule = " ".join(fields)
         try:
             from croniter import croniter
 
-            tz_for(job.time_zone)
-            ok = len(schedule.split()) == 5 and croniter.is_valid(schedule)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            ok = (
+                _time_zone_ok(job.time_zone)
+                and len(fields) == 5
+                and all(CRON_FIELD_RE.fullmatch(f) for f in fields)
+                and croniter.is_valid(schedule)
+            )
+            if ok:  # a schedule that can never fire (0 0 31 2 *) has no next time
+                next_fire(schedule, job.time_zone or "UTC", base.now())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, LookupError, ArithmeticError):
             ok = False
         if not ok:
             raise base.invalid("Schedule or time zone is invalid.")
@@ -168,6 +195,12 @@ class SchedulerModel:
             raise base.invalid(
                 "HttpTarget.body is allowed only if the HTTP method is POST, PUT, or PATCH."
             )
+        for key, value in http.headers.items():
+            if not HEADER_NAME_RE.fullmatch(key) or CONTROL_IN_VALUE.search(value):
+                raise base.invalid(
+                    f"HttpTarget.headers: {key!r} is not a valid HTTP header (a token name; a "
+                    "value without CR, LF or other control characters)."
+                )
         for key in list(http.headers):
             low = key.lower()
             if low in DROPPED_HEADERS or low.startswith(DROPPED_PREFIXES):
@@ -202,7 +235,9 @@ class SchedulerModel:
 
     @staticmethod
     def _check_pubsub(ps: Any, project_id: str) -> None:
-        if not re.match(rf"^projects/{re.escape(project_id)}/topics/[^/]+$", ps.topic_name):
+        if not re.fullmatch(
+            rf"projects/{re.escape(project_id)}/topics/[^/\x00-\x1f\x7f]+", ps.topic_name
+        ):
             raise base.invalid(
                 "PubsubTarget.topic_name must be projects/PROJECT_ID/topics/TOPIC_ID in the job's project."
             )

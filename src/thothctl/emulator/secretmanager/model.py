@@ -178,7 +178,7 @@ class SecretManagerModel:
             if not versions:
                 raise base.not_found(f"Secret [{public}] not found or has no versions.")
             number = str(max(int(n) for n in versions))
-        elif token.isdigit() and int(token) > 0:
+        elif token.isascii() and token.isdigit() and int(token) > 0:
             number = str(int(token))
         elif ALIAS_RE.fullmatch(token):
             aliases = dict(rec["secret"].version_aliases)
