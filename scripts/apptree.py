@@ -29,6 +29,7 @@ def clean_help(text: str | None) -> str:
     import inspect
 
     text = inspect.cleandoc(text or "")
+    text = re.sub(r"\[bold\](.*?)\[/bold\]", r"`\1`", text)  # helpstyle's code spans
     text = text.replace("\\[", "\0")
     text = _STYLE_TAGS.sub("", text)
     return text.replace("\0", "[").strip()

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Generate the bash, zsh and fish completion scripts for thothctl from the app itself.
 
-    python scripts/gen_completions.py            # (re)write completions/
+    python scripts/gen_completions.py            # (re)write completions/ and the package's copy
     python scripts/gen_completions.py --check    # exit 1 if a checked-in script is stale
     python scripts/gen_completions.py --out DIR  # write somewhere else
+
+The same scripts are written to ``completions/`` (for a checkout) and to
+``src/thothctl/completions/`` (shipped in the wheel, printed by ``thothctl completion SHELL``).
 
 The scripts embed the command tree (commands, subcommands, options, which options take a value,
 choices), so completing a command or an option runs no Python at all. Only values that live in
@@ -31,6 +34,7 @@ import apptree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "completions"
+PACKAGE_DIR = ROOT / "src" / "thothctl" / "completions"  # shipped inside the wheel
 # The hand-written parts of each script (the completion function); the generator puts the command
 # tree, as case/switch functions, in front of them.
 SHELL_PARTS = Path(__file__).resolve().parent / "completion"
@@ -192,8 +196,8 @@ def render_bash(model: dict[str, Any], digest: str) -> str:
             "bash",
             digest,
             [
-                "Install: add `source /path/to/thothctl.bash` to ~/.bashrc, or copy this file to",
-                "~/.local/share/bash-completion/completions/thothctl (needs bash >= 4.0).",
+                "Install: thothctl completion bash --install (needs the bash-completion package),",
+                "or add this line to ~/.bashrc: source <(thothctl completion bash)  (bash >= 4.0).",
             ],
         ),
         _case_fn("__thothctl_subcommands", "__tc_r", subs, "command path -> subcommands"),
@@ -222,10 +226,10 @@ def render_zsh(model: dict[str, Any], digest: str) -> str:
             "zsh",
             digest,
             [
-                "Install: copy this file (named _thothctl) into a directory on your $fpath, e.g.",
-                "  mkdir -p ~/.zfunc && cp _thothctl ~/.zfunc/ && echo 'fpath=(~/.zfunc $fpath)' >> ~/.zshrc",
-                "then make sure ~/.zshrc runs `autoload -Uz compinit && compinit` after that line.",
-                "Or `source /path/to/_thothctl` in ~/.zshrc after compinit.",
+                "Install: thothctl completion zsh --install (writes ~/.zfunc/_thothctl), then make",
+                "sure ~/.zshrc has these two lines, in this order:",
+                "  fpath=(~/.zfunc $fpath)",
+                "  autoload -Uz compinit && compinit",
             ],
         ),
         _case_fn("__thothctl_subcommands", "reply", subs, "command path -> subcommands"),
@@ -274,8 +278,8 @@ def render_fish(model: dict[str, Any], digest: str) -> str:
             "fish",
             digest,
             [
-                "Install: copy this file to ~/.config/fish/completions/thothctl.fish",
-                "(or `source /path/to/thothctl.fish` for the current shell).",
+                "Install: thothctl completion fish --install",
+                "(or, for the current shell only: thothctl completion fish | source).",
             ],
         ),
         _fish_switch("__thothctl_subcommands", "p", subs, "command path -> subcommands"),
@@ -306,28 +310,31 @@ def generate() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="output directory")
+    parser.add_argument("--out", type=Path, help="output directory (default: both)")
     args = parser.parse_args(argv)
     files = generate()
+    dirs = [args.out] if args.out else [OUT_DIR, PACKAGE_DIR]
     if args.check:
         stale = [
-            name
+            str(d / name)
+            for d in dirs
             for name, text in files.items()
-            if not (args.out / name).is_file() or (args.out / name).read_text() != text
+            if not (d / name).is_file() or (d / name).read_text() != text
         ]
         if stale:
             print(
-                f"stale completion scripts in {args.out}: {', '.join(stale)}; "
+                f"stale completion scripts: {', '.join(stale)}; "
                 "run `python scripts/gen_completions.py` and commit the result",
                 file=sys.stderr,
             )
             return 1
-        print(f"completion scripts in {args.out} are current")
+        print(f"completion scripts in {', '.join(map(str, dirs))} are current")
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (args.out / name).write_text(text)
-        print(f"wrote {args.out / name}")
+    for out_dir in dirs:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out_dir / name).write_text(text)
+            print(f"wrote {out_dir / name}")
     return 0
 
 

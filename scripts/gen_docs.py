@@ -26,14 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "commands.md"
 README = ROOT / "README.md"
 BLOCKS = ("commands", "config")
-TYPE_NAMES = {
-    "STR": "TEXT",
-    "LIST[STR]": "TEXT",
-    "INT": "INTEGER",
-    "INT RANGE": "INTEGER",
-    "FLOAT": "NUMBER",
-    "FLOAT RANGE": "NUMBER",
-}
 # Typer's own shell-integration options: documented once, in the shell completion note.
 TYPER_COMPLETION_OPTIONS = {"--install-completion", "--show-completion"}
 
@@ -82,18 +74,21 @@ def usage(node: dict[str, Any]) -> str:
 
 
 def split_help(text: str) -> tuple[str, list[str], list[str]]:
-    """(summary, description paragraphs, example command lines)."""
+    """(summary, description paragraphs, example command lines: every line of an "Examples:"
+    paragraph, one command each)."""
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     summary = apptree.summary_of(paragraphs[0]) if paragraphs else ""
     body, examples = [], []
     for para in paragraphs[1:]:
         kept = []
+        in_examples = False
         for line in para.splitlines():
             match = re.match(r"\s*Examples?:\s*(.*)", line)
             if match:
+                in_examples = True
                 if match.group(1):
                     examples.append(match.group(1).strip())
-            elif examples and line.strip().startswith(apptree.PROG):
+            elif in_examples and line.strip():
                 examples.append(line.strip())
             else:
                 kept.append(line.strip())
@@ -104,11 +99,13 @@ def split_help(text: str) -> tuple[str, list[str], list[str]]:
 
 
 def option_row(opt: dict[str, Any]) -> str:
-    meta = TYPE_NAMES.get(opt["metavar"], opt["metavar"])
+    """One option: its names and metavar exactly as `--help` shows them, its help, and the notes
+    the help does not already give."""
+    meta = opt["metavar"]
     names = ", ".join(opt["names"])
     label = code_cell(f"{names}{' ' + meta if meta else ''}")
     notes = []
-    if opt["multiple"]:
+    if opt["multiple"] and "repeat" not in opt["help"].lower():
         notes.append("Repeatable.")
     if opt["default"] is not None:
         notes.append(f"Default: `{opt['default']}`.")
@@ -127,8 +124,8 @@ def render_command(node: dict[str, Any], level: int) -> list[str]:
         out += [escape(para), ""]
     out += ["```", usage(node), "```", ""]
     if examples:
-        out += ["Example" + ("s" if len(examples) > 1 else "") + ":", "", "```console"]
-        out += [f"$ {ex}" for ex in examples]
+        out += ["Example" + ("s" if len(examples) > 1 else "") + ":", "", "```bash"]
+        out += examples  # one per line, copied as they are
         out += ["```", ""]
     if node["arguments"]:
         out += ["| Argument | Description |", "| --- | --- |"]

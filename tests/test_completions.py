@@ -14,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 COMPLETIONS = REPO / "completions"
+PACKAGED = REPO / "src" / "thothctl" / "completions"  # what `thothctl completion SHELL` prints
 BIN = Path(sys.executable).parent
 DEFAULT_SECRETS = ["gitlab-token", "gitlab-url", "google-application-credentials"]
 
@@ -68,9 +69,34 @@ def shell_env(**extra: str) -> dict[str, str]:
 
 def test_checked_in_scripts_match_the_app(gen):
     for name, text in gen.generate().items():
-        assert (COMPLETIONS / name).read_text() == text, (
-            f"completions/{name} is stale: run `python scripts/gen_completions.py`"
-        )
+        for where in (COMPLETIONS, PACKAGED):
+            assert (where / name).read_text() == text, (
+                f"{where / name} is stale: run `python scripts/gen_completions.py`"
+            )
+
+
+def test_thothctl_completion_prints_the_packaged_script_for_each_shell(cli, gen):
+    """A pip or pipx install has no completions/ directory: the command prints the same text."""
+    for shell, name in gen.FILES.items():
+        r = cli("completion", shell)
+        assert r.exit_code == 0, r.output
+        assert r.stdout == (COMPLETIONS / name).read_text()
+    bad = cli("completion", "tcsh")
+    assert bad.exit_code == 2 and "'tcsh' is not one of bash, zsh, fish" in bad.stderr
+
+
+def test_completion_install_writes_where_the_shell_looks_and_says_what_is_left(cli, tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": ""}
+    bash = cli("completion", "bash", "--install", env=env)
+    assert bash.exit_code == 0, bash.output
+    path = tmp_path / ".local/share/bash-completion/completions/thothctl"
+    assert path.read_text() == (COMPLETIONS / "thothctl.bash").read_text()
+    assert f"source {path}" in bash.stderr  # what works without the bash-completion package
+    zsh = cli("completion", "zsh", "--install", "-o", "json", env=env)
+    assert zsh.json()["path"] == str(tmp_path / ".zfunc/_thothctl")
+    assert "fpath=(~/.zfunc $fpath)" in zsh.json()["steps"]
+    fish = cli("completion", "fish", "--install", env=env)
+    assert (tmp_path / ".config/fish/completions/thothctl.fish").is_file(), fish.output
 
 
 def test_each_script_names_the_command_tree_hash(gen):

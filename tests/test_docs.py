@@ -94,11 +94,16 @@ def test_every_command_has_a_summary_and_an_example_of_a_real_command(tree):
 
 
 def resolves(example: str, root: dict) -> bool:
-    """Does the example's thothctl part (it may sit in a pipeline) walk to a real command?"""
-    parts = [p.strip() for p in example.split("|") if p.strip().startswith("thothctl ")]
+    """Does the example's thothctl part (it may sit in a pipeline, after an env assignment, or in
+    ``$(...)`` / ``<(...)``) walk to a real command?"""
+    parts = [p[p.find("thothctl ") :] for p in example.split("|") if "thothctl " in p]
     if not parts:
         return False
-    words = shlex.split(parts[0])
+    command = parts[0].split(")", 1)[0]
+    try:
+        words = shlex.split(command)
+    except ValueError:  # a quote opened in a remark after the command
+        words = command.split()
     node = root
     value_opts = {n for o in root["options"] if not o["flag"] for n in o["names"]}
     skip = False
@@ -139,3 +144,42 @@ def test_readme_reference_sections_are_current(gen_docs):
             key
             in readme.split("### Configuration reference", 1)[1].split("## Global options", 1)[0]
         )
+
+
+def test_help_shows_conventional_metavars_and_no_type_labels(cli, tree):
+    """`--help` of every command: a flag shows no value, an option shows what it takes in
+    capitals, an argument is NAME; never <bool>, <str>, <list[str]>, <int range> or {name}."""
+    apptree, root = tree
+    for node in apptree.walk(root):
+        r = cli(*node["path"], "--help", env={"COLUMNS": "120"})
+        assert r.exit_code == 0, r.output
+        for label in ("<bool>", "<str>", "<list[str]>", "<int", "<float", "{"):
+            assert label not in r.stdout, f"{' '.join(node['path'])} --help shows {label}"
+    rotate = cli("secrets", "rotate", "--help").stdout
+    assert "Usage: thothctl secrets rotate [OPTIONS] NAME [-]" in rotate
+    assert "--from-file" in rotate and "PATH" in rotate
+    run = cli("jobs", "run", "--help").stdout
+    assert "--timeout" in run and "DURATION" in run
+
+
+def test_help_paragraphs_wrap_to_the_terminal_and_examples_keep_one_per_line(cli):
+    r = cli("secrets", "rotate", "--help", env={"COLUMNS": "80"})
+    lines = r.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    # a paragraph fills its lines: no line of prose stops far before the edge mid-sentence
+    prose = [ln for ln in lines if ln.startswith(" Steps:")]
+    assert prose and len(prose[0]) > 70
+    examples = [ln.strip() for ln in lines if ln.strip().startswith("thothctl secrets rotate ")]
+    assert len(examples) >= 2 and "·" not in r.stdout
+    assert "`" not in r.stdout, "help shows commands in bold, never in backticks"
+
+
+def test_reference_examples_are_one_copyable_command_per_line(gen_docs, tree):
+    text = DOCS.read_text()
+    assert "·" not in text and "Repeatable. Repeatable." not in text
+    assert "$ thothctl" not in text, "examples are copied as they are: no prompt sign"
+    assert " TEXT`" not in text and "<str>" not in text
+    apptree, root = tree
+    for node in apptree.walk(root):
+        for example in gen_docs.split_help(node["help"])[2]:
+            assert "thothctl" in example and "·" not in example, example

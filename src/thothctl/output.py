@@ -81,6 +81,28 @@ def relative_time(when: dt.datetime | None, now: dt.datetime | None = None) -> s
     return f"in {text}" if future else f"{text} ago"
 
 
+def stdout_is_devnull() -> bool:
+    """Whether stdout is /dev/null (where rich points it when the pipe closed)."""
+    try:
+        here, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (AttributeError, ValueError, OSError):
+        return False
+    return (here.st_dev, here.st_ino) == (null.st_dev, null.st_ino)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader went away (``| head -1``): nothing more goes
+    into the closed pipe, and the interpreter's last flush does not print "Exception ignored
+    ... BrokenPipeError"."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def iso(when: dt.datetime | None) -> str:
     if when is None:
         return ""
@@ -343,9 +365,16 @@ class Output:
     def command(self, text: str) -> str:
         """A ``thothctl …`` command as it must be typed here: with the global options that chose
         this context (``--emulator``, ``--env``, ``--project``, …; see ``command_prefix``)."""
-        if self.command_prefix != PROG and (text == PROG or text.startswith(PROG + " ")):
-            return self.command_prefix + text[len(PROG) :]
-        return text
+        if self.command_prefix == PROG or not (text == PROG or text.startswith(PROG + " ")):
+            return text
+        words = text.split()
+        context = self.command_prefix.split()[1:]
+        add: list[str] = []
+        for i, word in enumerate(context):  # an option, or the value of the one before it
+            option = word if word.startswith("-") else context[i - 1]
+            if option not in words:
+                add.append(word)
+        return " ".join([PROG, *add]) + text[len(PROG) :]
 
     def next_steps(self, commands: Sequence[str]) -> None:
         """ "Next:" and one command per line, each runnable as printed."""

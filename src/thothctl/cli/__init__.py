@@ -39,8 +39,11 @@ app = typer.Typer(
     name="thothctl",
     help="Operate the Thoth sync service on Google Cloud: APIs, secrets, scheduler jobs, logs.\n\n"
     "Global options work before or after the subcommand (thothctl secrets list -o json).\n\n"
-    "Examples: thothctl --emulator init · thothctl doctor · thothctl secrets rotate gitlab-token · "
-    "thothctl jobs run daily-sync --wait",
+    "Examples:\n"
+    "  thothctl --emulator init\n"
+    "  thothctl doctor\n"
+    "  thothctl secrets rotate gitlab-token\n"
+    "  thothctl jobs run daily-sync --wait",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

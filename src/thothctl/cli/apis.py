@@ -17,7 +17,9 @@ lib = lazy("thothctl.apis")
 
 app = typer.Typer(
     help="See and enable the Google APIs Thoth needs (Secret Manager, Cloud Scheduler, Cloud Run, IAM).\n\n"
-    "Examples: thothctl apis status · thothctl apis enable --dry-run",
+    "Examples:\n"
+    "  thothctl apis status\n"
+    "  thothctl apis enable --dry-run",
     no_args_is_help=True,
 )
 
@@ -84,7 +86,9 @@ def enable(
 
     Idempotent: already enabled APIs are left alone and a second run does nothing.
 
-    Examples: thothctl apis enable · thothctl apis enable pubsub --dry-run
+    Examples:
+      thothctl apis enable
+      thothctl apis enable pubsub --dry-run
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out

@@ -24,6 +24,7 @@ wins (each provider carries its kind in ``thothctl_kind``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -124,6 +125,50 @@ def complete_command(
         app_ctx.out.line(line)
 
 
+class Shell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def completion_command(
+    ctx: typer.Context,
+    shell: Shell = typer.Argument(..., help="bash, zsh or fish.", case_sensitive=False),
+    install: bool = typer.Option(
+        False, "--install", help="Write it where the shell loads completions, and say what is left."
+    ),
+) -> None:
+    """Print the shell completion script, or install it with --install.
+
+    The script completes commands and options without starting Python, and secret, job,
+    environment and API names from thothctl.toml. It is the same text as the repository's
+    completions/ directory, shipped inside the package, so it works after pip or pipx install.
+    Bash: --install writes it to bash-completion's user directory, which needs the
+    bash-completion package; without it, source the file from ~/.bashrc.
+
+    Examples:
+      thothctl completion bash --install
+      source <(thothctl completion bash)
+      thothctl completion zsh > ~/.zfunc/_thothctl
+      thothctl completion fish --install
+    """
+    from thothctl import completions
+
+    out = get_ctx(ctx).out
+    if not install:
+        out.raw(completions.script(shell.value))
+        return
+    done = completions.install(shell.value)
+
+    def human() -> None:
+        out.success(f"Wrote the {shell.value} completion script to {done.path}.")
+        for step in done.steps:
+            out.info(step)
+
+    out.emit(done.to_json(), human)
+
+
 def register_complete_command(app: typer.Typer) -> None:
-    """Add the hidden ``__complete`` command to the root app."""
+    """Add ``completion`` and the hidden ``__complete`` command to the root app."""
+    app.command("completion", rich_help_panel="Setup")(completion_command)
     app.command("__complete", hidden=True, add_help_option=True)(complete_command)

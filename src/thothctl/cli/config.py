@@ -15,7 +15,9 @@ cfglib = lazy("thothctl.config")
 
 app = typer.Typer(
     help="Show or write the thothctl configuration (thothctl.toml, named environments, sources).\n\n"
-    "Examples: thothctl config init · thothctl --env prod config show",
+    "Examples:\n"
+    "  thothctl config init\n"
+    "  thothctl --env prod config show",
     no_args_is_help=True,
 )
 

@@ -39,7 +39,9 @@ def cost_command(
     secret access operations derived from the job schedules (10,000 free), states every
     assumption and the date of the prices. Reads only the configuration: no Google call.
 
-    Examples: thothctl cost · thothctl cost --other-jobs 5 -o json
+    Examples:
+      thothctl cost
+      thothctl cost --other-jobs 5 -o json
     """
     app_ctx = get_ctx(ctx)
     est = lib.estimate(

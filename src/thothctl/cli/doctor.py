@@ -42,7 +42,9 @@ def doctor_command(
     attempt). Exit 0 when healthy (warnings allowed), 3 when there is a problem, 1 when it could
     not check.
 
-    Examples: thothctl doctor · thothctl doctor --format markdown >> "$GITHUB_STEP_SUMMARY"
+    Examples:
+      thothctl doctor
+      thothctl doctor --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     if fmt not in FORMATS:
         raise UsageError(

@@ -11,6 +11,7 @@ import thothctl.cli.emulator_gitlab as emulator_gitlab
 from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
 from thothctl.output import CUT, Column
+from thothctl.output import CUT, Column
 
 app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
@@ -19,7 +20,9 @@ app = typer.Typer(
 )
 faults_app = typer.Typer(
     help="Inject latency and errors into a running emulator.\n\n"
-    "Examples: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7 · thothctl emulator faults clear",
+    "Examples:\n"
+    "  thothctl emulator faults set --fail-rate 0.3 --fault-seed 7\n"
+    "  thothctl emulator faults clear",
     no_args_is_help=True,
 )
 app.add_typer(faults_app, name="faults")
@@ -240,7 +243,9 @@ def reset_calls(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
 
 stub_app = typer.Typer(
     help="Steer the stub sync service behind the seeded thoth-mcp-server URL.\n\n"
-    "Examples: thothctl emulator stub set --status 503 · thothctl emulator stub requests",
+    "Examples:\n"
+    "  thothctl emulator stub set --status 503\n"
+    "  thothctl emulator stub requests",
     no_args_is_help=True,
 )
 app.add_typer(stub_app, name="stub")
@@ -258,7 +263,9 @@ def stub_set(
 ) -> None:
     """Make the stub sync service answer slowly or with an error.
 
-    Examples: thothctl emulator stub set --status 503 --times 2 · thothctl emulator stub set --delay 5
+    Examples:
+      thothctl emulator stub set --status 503 --times 2
+      thothctl emulator stub set --delay 5
     """
     result = _call(host, "stub_behave", status=status, delay_s=delay, times=times)
     out = get_ctx(ctx).out

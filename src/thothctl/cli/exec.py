@@ -26,6 +26,7 @@ def exec_command(
     only: list[str] | None = typer.Option(
         None,
         "--only",
+        metavar="SECRET",
         help="Resolve only this secret (repeatable).",
         show_default=False,
         autocompletion=complete_secret_name,

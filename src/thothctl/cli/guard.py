@@ -98,6 +98,18 @@ def _pipe_errors_reach_the_guard() -> Iterator[None]:
 class ThothGroup(TyperGroup):
     """Root group: hoists global options and turns every expected error into one line + code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from thothctl.cli.helpstyle import conventional
+
+        super().__init__(*args, **kwargs)
+        conventional(self)  # --help: NAME/PATH/DURATION metavars, help that wraps
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The root's options, typer's completion flags (added after __init__) included."""
+        from thothctl.cli.helpstyle import conventional_params
+
+        return conventional_params(super().get_params(ctx))
+
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         with _pipe_errors_reach_the_guard():  # `thothctl --help | head -1`
             return super().make_context(*args, **kwargs)
@@ -124,6 +136,9 @@ class ThothGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from thothctl.cli.context import forget_current
+
+        forget_current()
         from thothctl.cli.context import forget_current
 
         forget_current()

@@ -26,7 +26,11 @@ def init_command(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan and change nothing."),
     only: list[str] | None = typer.Option(
-        None, "--only", help="Limit to apis, secrets, iam or jobs (repeatable).", show_default=False
+        None,
+        "--only",
+        metavar="SCOPE",
+        help="Limit to apis, secrets, iam or jobs (repeatable, or comma-separated).",
+        show_default=False,
     ),
     jobs_concurrency: int = typer.Option(
         8, "--parallel", min=1, max=32, help="Steps applied at once."
@@ -34,13 +38,18 @@ def init_command(
 ) -> None:
     """Set up Thoth in a project: APIs, secrets, grants, scheduler account and jobs.
 
-    Reads live state, shows a plan (create / update / unchanged for every resource), asks once,
-    then applies independent steps concurrently. Safe to run again at any time: a converged
-    project makes no change, and an interrupted run is finished by running it again. Secret values
-    are prompted for (hidden, twice), or read from their env vars with --no-input / CI; a secret
-    that already has versions is never given a new one (use `secrets rotate`).
+    Reads live state and shows a plan (create / update / unchanged for every resource), then asks
+    for the secret values the plan needs, confirms once and applies independent steps
+    concurrently. A token is typed hidden, twice; the GitLab URL visibly, once; a JSON key is
+    pasted or read from a path. With --no-input (or CI) the values come from their env vars. A
+    secret that already has versions is never given a new one (use `secrets rotate`). Safe to run
+    again at any time: a converged project asks nothing and changes nothing, and an interrupted
+    run is finished by running it again.
 
-    Examples: thothctl --emulator init · thothctl init --dry-run -o json · GITLAB_TOKEN=... thothctl init --yes --no-input
+    Examples:
+      thothctl --emulator init
+      thothctl init --dry-run -o json
+      GITLAB_TOKEN=... thothctl init --yes --no-input
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out

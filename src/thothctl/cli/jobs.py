@@ -22,7 +22,10 @@ planlib = lazy("thothctl.plan")
 app = typer.Typer(
     help="Declare, apply, pause, resume and run Thoth's scheduler jobs (daily full sync, hourly "
     "incremental sync), called with an OIDC token of the scheduler service account.\n\n"
-    "Examples: thothctl jobs list · thothctl jobs apply --dry-run · thothctl jobs run daily-sync --wait",
+    "Examples:\n"
+    "  thothctl jobs list\n"
+    "  thothctl jobs apply --dry-run\n"
+    "  thothctl jobs run daily-sync --wait",
     no_args_is_help=True,
 )
 
@@ -200,7 +203,9 @@ def apply(
     of the scheduler service account (audience: the service URL). The account is created if
     missing and given roles/run.invoker on the service only. Only differing fields are updated.
 
-    Examples: thothctl jobs apply · thothctl jobs apply daily-sync --dry-run
+    Examples:
+      thothctl jobs apply
+      thothctl jobs apply daily-sync --dry-run
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out

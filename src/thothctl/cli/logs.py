@@ -100,9 +100,9 @@ def logs_command(
 
     --verbose shows the filter sent. Bad durations and filters are reported before any call.
 
-    Example: thothctl logs jobs --job daily-sync --since 10m
-
-    Example: thothctl logs --severity WARNING -f
+    Examples:
+      thothctl logs jobs --job daily-sync --since 10m
+      thothctl logs --severity WARNING -f
     """
     app_ctx = get_ctx(ctx)
     out = app_ctx.out

@@ -16,6 +16,7 @@ from thothctl import validate
 from thothctl.cli.complete import complete_secret_name
 from thothctl.cli.context import AppContext, get_ctx
 from thothctl.cli.prompts import read_value
+from thothctl.cli.prompts import read_value
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import CUT, WRAP, Column, Styled, plural, relative_time
@@ -31,7 +32,9 @@ app = typer.Typer(
     "Values never go on the command line: they come from a hidden prompt (typed twice), stdin "
     "(`-` or `--from-file -`), a file (`--from-file PATH`) or, with --no-input, the env var "
     "named in the config.\n\n"
-    "Examples: thothctl secrets list · thothctl secrets rotate gitlab-token --update-service",
+    "Examples:\n"
+    "  thothctl secrets list\n"
+    "  thothctl secrets rotate gitlab-token --update-service",
     no_args_is_help=True,
 )
 
@@ -348,8 +351,9 @@ def rotate_cmd(
     --destroy-old. Safe to re-run after any failure. gitlab-token --self-rotate: GitLab makes the
     new token, which is stored, the service rolled onto it and the old versions disabled.
 
-    Examples: thothctl secrets rotate gitlab-token --from-file token.txt --update-service ·
-    thothctl secrets rotate gitlab-token --self-rotate --expires-in 90d --if-expiring-within 30d
+    Examples:
+      thothctl secrets rotate gitlab-token --from-file token.txt --update-service
+      thothctl secrets rotate gitlab-token --self-rotate --expires-in 90d --if-expiring-within 30d
     """
     if self_rotate or expires_in or if_expiring_within:
         given = source is not None or from_file is not None
