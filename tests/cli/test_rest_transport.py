@@ -84,15 +84,14 @@ def test_any_other_override_still_needs_real_credentials(cli, monkeypatch):
     assert result.exit_code == 4, result.output
     assert "no Google credentials found" in result.output
     assert "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE" in result.output
-    missing = cli(
-        "--project",
-        "thoth-local",
-        "secrets",
-        "list",
-        env={**env, "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": "/nonexistent/token"},
-    )
-    assert missing.exit_code == 4 and "cannot read the access token file" in missing.output
-    assert "Traceback" not in missing.output
+    for how in (
+        {"env": {**env, "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": "/nonexistent/token"}},
+        {"env": env, "flags": ("--access-token-file", "/nonexistent/token")},
+    ):
+        args = ("--project", "thoth-local", *how.get("flags", ()), "secrets", "list")
+        missing = cli(*args, env=how["env"])
+        assert missing.exit_code == 4 and "cannot read the access token file" in missing.output
+        assert "Traceback" not in missing.output
 
 
 def test_an_access_token_file_is_a_credential_source(tmp_path):

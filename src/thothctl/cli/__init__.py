@@ -115,6 +115,14 @@ def root(
         help="Act as this service account (needs roles/iam.serviceAccountTokenCreator).",
         show_default=False,
     ),
+    access_token_file: str | None = typer.Option(
+        None,
+        "--access-token-file",
+        envvar="CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+        help="Use the OAuth access token in this file, as gcloud's --access-token-file does "
+        "(for CI that mints short-lived tokens).",
+        show_default=False,
+    ),
     transport: Transport = typer.Option(
         Transport.grpc,
         "--transport",
@@ -144,6 +152,7 @@ def root(
         quiet=quiet,
         verbose=verbose,
         impersonate_service_account=impersonate_service_account,
+        access_token_file=access_token_file,
         transport=transport.value,
         emulator=emulator,
     )

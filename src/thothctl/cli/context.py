@@ -36,6 +36,7 @@ class GlobalOptions:
     quiet: bool = False
     verbose: bool = False
     impersonate_service_account: str | None = None
+    access_token_file: str | None = None
     transport: str = "grpc"
     emulator: bool = False
 
@@ -164,6 +165,7 @@ class AppContext:
                 region=self.config.region,
                 transport=self.opts.transport,
                 impersonate_service_account=self.opts.impersonate_service_account,
+                access_token_file=self.opts.access_token_file,
                 quota_project=self.environ.get("THOTHCTL_QUOTA_PROJECT")
                 or self.environ.get("GOOGLE_CLOUD_QUOTA_PROJECT"),
                 emulator_host=self.emulator_host,
