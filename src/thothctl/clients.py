@@ -12,6 +12,7 @@ effect, see :mod:`thothctl.retry`) and calls that must not be repeated blindly (
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import threading
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from thothctl import retry
+from thothctl import errors, retry
 from thothctl.errors import AuthError
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -96,10 +97,9 @@ class CallStats:
 
 def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = None):
     """The one retry policy for RPCs: :func:`thothctl.retry.is_transient` errors are retried with
-    exponential backoff and jitter (0.1 s doubling to 5 s), for at most ``deadline`` seconds."""
-    from google.api_core import retry as gretry
-
-    return gretry.Retry(
+    exponential backoff and jitter (0.1 s doubling to 5 s) or the delay the server asks for,
+    for at most ``deadline`` seconds (:func:`thothctl.retry.paced`)."""
+    return _paced_retry_class()(
         predicate=retry.is_transient,
         initial=0.1,
         maximum=5.0,
@@ -107,6 +107,24 @@ def make_retry(deadline: float, on_error: Callable[[Exception], None] | None = N
         timeout=deadline,
         on_error=on_error,
     )
+
+
+@functools.cache
+def _paced_retry_class() -> type:
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
+
+    class PacedRetry(gretry.Retry):
+        """google-api-core's Retry, paced by RetryInfo and counting (:func:`retry.paced`)."""
+
+        def __call__(self, func: Callable[..., Any], on_error: Any = None) -> Callable[..., Any]:
+            def wrapped(*args: Any, **kwargs: Any) -> Any:
+                call = functools.partial(func, *args, **kwargs)
+                return retry.paced(call, self, self._on_error or on_error, gretry, gexc.RetryError)
+
+            return functools.wraps(func)(wrapped)
+
+    return PacedRetry
 
 
 class _RetryingClient:
@@ -148,7 +166,7 @@ class _RetryingClient:
             try:
                 return attr(*args, **kwargs)
             except Exception as exc:
-                mapped = rest_status_error(exc)
+                mapped = owner.explain(self._api, rest_status_error(exc))
                 if mapped is exc:
                     raise
                 raise mapped from None
@@ -212,7 +230,23 @@ class Clients:
         ).with_timeout(timeout)
 
     def wait(self, operation: Any, timeout: float = 600.0) -> Any:
-        return operation.result(timeout=timeout, polling=self.polling(timeout), retry=self.retry)
+        """An operation's result; an outage while polling is told as one (errors.poll_timeout)."""
+        from concurrent.futures import TimeoutError as PollTimeout
+
+        try:
+            return operation.result(
+                timeout=timeout, polling=self.polling(timeout), retry=self.retry
+            )
+        except PollTimeout as exc:
+            raise errors.poll_timeout(exc, timeout) from None
+
+    def explain(self, api: str, exc: BaseException) -> BaseException:
+        """A failed call's error as the user reads it (:func:`errors.call_error`)."""
+        emulator = self.settings.emulator_host or getattr(self._embedded, "address", None)
+        where = emulator or self.endpoint_override(api) or f"{APIS[api][1]}:443"
+        return errors.call_error(
+            exc, APIS[api][1], where, self.settings.emulated, self.settings.transport
+        )
 
     # --- emulator ------------------------------------------------------------------------
     @property
@@ -231,13 +265,19 @@ class Clients:
     def channel(self):
         with self._lock:
             if self._channel is None:
-                import grpc
+                from thothctl.emulator import auth
 
-                self._channel = grpc.insecure_channel(
-                    self.emulator_host,
-                    options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
-                )
+                options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+                host = self.emulator_host or ""
+                self._channel = auth.channel(host, self.emulator_auth, options)
             return self._channel
+
+    @cached_property
+    def emulator_auth(self) -> Any:
+        """Emulator credentials while it asks for them, else None (``emulator/auth.py``)."""
+        from thothctl.emulator import auth
+
+        return auth.credentials(self.emulator_host or "")
 
     def close(self) -> None:
         for api in APIS:
@@ -356,7 +396,8 @@ class Clients:
         if anonymous:
             from google.auth.credentials import AnonymousCredentials
 
-            credentials = AnonymousCredentials()
+            emulated = self.emulator_auth if self.settings.emulated else None
+            credentials = emulated or AnonymousCredentials()
         else:
             credentials = self.credentials
         client = client_cls(

@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from thothctl import apis as apislib
 from thothctl import cloudrun, gitlab, iampolicy, jobs, secrets, serviceaccounts
-from thothctl.errors import EXIT_DOCTOR, EXIT_FAILED, EXIT_OK, ThothError, describe
+from thothctl.errors import (
+    EXIT_AUTH,
+    EXIT_DOCTOR,
+    EXIT_FAILED,
+    EXIT_OK,
+    EndpointUnreachable,
+    NotFoundError,
+    OperationError,
+    code_of,
+    describe,
+)
 
 if TYPE_CHECKING:
     from thothctl.config import Config
@@ -89,6 +99,26 @@ def _area(check: str) -> int:
     """Where a check's findings go in the report: AREAS order (``service.env.X`` -> service)."""
     head = check.split(":", 1)[0].split(".", 1)[0]
     return AREAS.index(head) if head in AREAS else len(AREAS)
+
+
+def _not_about_project(project: str, check: str, exc: Exception) -> None:
+    """Raise when a check failed for a reason that is not a finding about the project: no usable
+    credentials (exit 4), an endpoint that cannot be reached, or a project that does not exist
+    (the first check, the APIs, is the one that sees it). Every check would fail alike; the
+    command says it once instead of reporting it as problems."""
+    if isinstance(exc, EndpointUnreachable):
+        raise exc
+    try:
+        code = describe(exc)[0]
+    except TypeError:
+        return
+    if code == EXIT_AUTH:
+        raise exc
+    if check == "apis" and code_of(exc) == "NOT_FOUND" and "project" in str(exc).lower():
+        raise NotFoundError(
+            f"project {project} was not found, or you may not see it",
+            hint="check --project (`gcloud projects list` shows the projects you can see)",
+        ) from None
 
 
 def _unchecked(check: str, exc: Exception) -> Finding | None:
@@ -207,10 +237,12 @@ class _Checks:
         self.report.findings.append(Finding(check, level, message, fix))
 
     def guarded(self, check: str, fn: Callable[[], None]) -> None:
-        """Run one check; an expected error makes it ``unchecked`` (anything else propagates)."""
+        """Run one check; an expected error makes it ``unchecked`` (anything else propagates, and
+        so do errors about the caller rather than the project: see :func:`_not_about_project`)."""
         try:
             fn()
         except Exception as exc:
+            _not_about_project(self.project, check, exc)
             finding = _unchecked(check, exc)
             if finding is None:
                 raise
@@ -230,7 +262,7 @@ class _Checks:
         cfg = self.cfg
         try:
             self.service = svc = cloudrun.get_service(self.clients, cfg)
-        except ThothError as exc:  # missing, or no URL yet; an API error leaves it unchecked
+        except NotFoundError as exc:  # missing, or no URL yet; an API error leaves it unchecked
             _code, line, _hint = describe(exc)
             fix = f"gcloud run deploy {cfg.service} --region {cfg.region} --image IMAGE "
             self.add("service", PROBLEM, line, fix + "--no-allow-unauthenticated")
@@ -513,5 +545,11 @@ def run(cfg: Config, clients: Any) -> Report:
         for fut in futures:
             fut.result()
     checks.guarded("service.env", checks.service_env)
+    if checks.report.unchecked and not checks.report.findings:
+        first = checks.report.unchecked[0]
+        raise OperationError(
+            f"could not check anything in project {checks.project}: {first.message}",
+            hint=first.fix or "check the project id and that you may read it (roles/viewer)",
+        )
     checks.report.findings.sort(key=lambda f: _area(f.check))
     return checks.report

@@ -339,12 +339,13 @@ def call_error(
 ) -> BaseException:
     """A failed call's error as the user should read it, given where the call went: retries that
     ran out say how long they tried; an endpoint that cannot be reached is named, with what to
-    check. Anything else is returned as is (the library reads Google errors' codes)."""
+    check; credentials that cannot be refreshed are an AuthError. Anything else is returned as is
+    (the library reads Google errors' codes)."""
     if is_retry_error(exc):
         return retries_exhausted(exc, service)
     why = unreachable_reason(exc)
     if why is None:
-        return exc
+        return credentials_error(exc) or exc
     transport = transport if is_google_error(exc) else "rest"
     return EndpointUnreachable(
         endpoint_in(exc) or endpoint, why, emulated=emulated, transport=transport

@@ -125,7 +125,7 @@ def test_errors_are_googles_json_with_the_codes_grpc_answers(http, clients, enab
     )
     denied = http("GET", f"/v1/{P}/secrets").json()["error"]
     assert denied["status"] == "PERMISSION_DENIED" and denied["code"] == 403
-    [info] = denied["details"]
+    info, *_help = denied["details"]  # ErrorInfo first, then a Help link (as Google sends)
     assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
     assert info["reason"] == "SERVICE_DISABLED"
     assert info["metadata"]["service"] == "secretmanager.googleapis.com"

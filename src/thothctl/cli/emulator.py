@@ -37,9 +37,12 @@ _HOST_OPT = typer.Option(
 )
 
 
-def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed) -> dict:
-    """The fault settings given on the command line (validated), without the ones left out."""
-    from thothctl.emulator.faults import FaultConfig
+def _fault_args(
+    latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed, **shape
+) -> dict:
+    """The fault settings given on the command line (validated), without the ones left out.
+    ``shape``: fail_shape and retry_delay_s (`faults set` only)."""
+    from thothctl.emulator.faults import SHAPES, FaultConfig
 
     given = {
         "latency_ms": latency_ms,
@@ -48,7 +51,15 @@ def _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, faul
         "lost_rate": lost_rate,
         "methods": fault_methods,
         "seed": fault_seed,
+        **shape,
     }
+    implied = SHAPES.get(shape.get("fail_shape") or "plain")
+    if implied and given["fail_code"] and given["fail_code"] != implied:
+        raise UsageError(
+            f"--fail-shape {shape['fail_shape']} answers {implied}; --fail-code "
+            f"{given['fail_code']} contradicts it",
+            hint="leave --fail-code out, or use --fail-shape plain",
+        )
     args = {k: v for k, v in given.items() if v is not None}
     try:
         FaultConfig(**args).validate()
@@ -82,6 +93,22 @@ METHODS = typer.Option(
 )
 SEED = typer.Option(
     None, "--fault-seed", help="Random seed for reproducible faults.", show_default=False
+)
+SHAPE = typer.Option(
+    None,
+    "--fail-shape",
+    help="What an injected failure looks like: plain (--fail-code, default), or the error Google "
+    "sends: service-disabled, billing, quota (with a retry delay), org-policy (on a grant), "
+    "auth-expired, auth-revoked (token refresh refused).",
+    show_default=False,
+)
+RETRY_DELAY = typer.Option(
+    None,
+    "--retry-delay",
+    min=0.0,
+    max=3600.0,
+    help="Seconds the quota shape asks clients to wait (RetryInfo; default 1).",
+    show_default=False,
 )
 
 
@@ -161,6 +188,8 @@ def faults_set(
     lost_rate: float | None = LOST_RATE,
     fault_methods: str | None = METHODS,
     fault_seed: int | None = SEED,
+    fail_shape: str | None = SHAPE,
+    retry_delay: float | None = RETRY_DELAY,
     host: str | None = _HOST_OPT,
 ) -> None:
     """Replace the running emulator's faults.
@@ -168,11 +197,23 @@ def faults_set(
     Faults apply to the methods matching --fault-methods (globs on the full method name, the
     Service/Method or the bare method). --fail-rate fails calls before they apply; --lost-rate
     applies them and then fails the response. --fault-seed makes the draws reproducible.
+    --fail-shape makes a failure the error Google really sends, with its details.
 
     Example: thothctl emulator faults set --fail-rate 0.3 --fault-seed 7
+
+    Example: thothctl emulator faults set --fail-rate 1 --fail-shape quota --retry-delay 30
     """
-    args = _fault_args(latency_ms, fail_rate, fail_code, lost_rate, fault_methods, fault_seed)
-    result = _call(host, "faults_set", **args)
+    args = _fault_args(
+        latency_ms,
+        fail_rate,
+        fail_code,
+        lost_rate,
+        fault_methods,
+        fault_seed,
+        fail_shape=fail_shape.lower() if fail_shape else None,
+        retry_delay_s=retry_delay,
+    )
+    result = _call(ctx, host, "faults_set", **args)
     out = get_ctx(ctx).out
     out.emit(
         result,

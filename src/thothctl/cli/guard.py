@@ -139,12 +139,6 @@ class ThothGroup(TyperGroup):
         from thothctl.cli.context import forget_current
 
         forget_current()
-        from thothctl.cli.context import forget_current
-
-        forget_current()
-        from thothctl.cli.context import forget_current
-
-        forget_current()
         argv = hoist_global_options(sys.argv[1:] if args is None else args, global_options(self))
         code = run_guarded(
             lambda: super(ThothGroup, self).main(

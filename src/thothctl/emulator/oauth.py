@@ -90,13 +90,16 @@ class OAuthTokens(EmulatedService):
         asking = self.emu.faults.config.fail_shape == "auth-revoked"
         return {"token_uri": self.token_uri if asking else None}
 
+    def on_reset(self) -> None:
+        """Nothing to reset: the endpoint keeps its address (and keeps no state)."""
+
     def on_start(self) -> None:
         if self._httpd is not None:
             return
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.tokens = self
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="emulator-oauth", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="emulator-oauth", daemon=True
         )
         self._thread.start()
 

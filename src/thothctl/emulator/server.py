@@ -31,7 +31,10 @@ from thothctl.emulator.faults import (
     Decision,
     FaultConfig,
     FaultInjector,
+    Target,
+    injected_error,
     method_matches,
+    service_disabled,
 )
 from thothctl.emulator.store import Store
 
@@ -46,6 +49,7 @@ SERVICE_MODULES = (
     "scheduler.service",
     "logging.service",
     "gitlab",
+    "oauth",
 )
 CONTROL_SERVICE = "thothctl.emulator.v1.Control"
 DEFAULT_PROJECTS = ("thoth-local",)
@@ -114,14 +118,7 @@ class Dispatcher:
             project = emu.resolve_project(token)
             break
         if project and spec.check_api and svc.api and not emu.api_enabled(project["id"], svc.api):
-            title = svc.api_title or svc.api
-            raise base.permission_denied(
-                f"{title} has not been used in project {project['number']} before or it is "
-                f"disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
-                f"{svc.api}/overview?project={project['number']} then retry.",
-                reason="SERVICE_DISABLED",
-                metadata={"service": svc.api, "consumer": f"projects/{project['number']}"},
-            )
+            raise service_disabled(svc.api, svc.api_title, project["number"])
         if spec.permission and emu.permission_denied(spec.permission):
             resource = next(iter(_resource_names(request)), "")
             raise base.permission_denied(
@@ -167,17 +164,32 @@ class Dispatcher:
                 )
             )
 
-    def _inject(self, method: str, outcome: dict[str, Any]) -> Decision:
-        """Apply the configured latency and failure; the caller applies a lost response."""
+    def _inject(
+        self, method: str, outcome: dict[str, Any], svc: EmulatedService, request: Any
+    ) -> Decision:
+        """Apply the configured latency and failure (in its shape: faults.injected_error); the
+        caller applies a lost response."""
         decision = self.emu.faults.decide(method)
         if decision.latency:
             time.sleep(decision.latency)
         if decision.fail:
             outcome["fault"] = "fail"
-            raise EmulatorError(
-                decision.fail, "The service is currently unavailable (injected fault)."
-            )
+            raise injected_error(decision, self._target(method, svc, request))
         return decision
+
+    def _target(self, method: str, svc: EmulatedService, request: Any) -> Target:
+        """What a shaped failure names: the API, the request's project, a policy's members."""
+        target = Target(method, api=svc.api or "", title=svc.api_title or svc.api or "")
+        token = next((t for t in _project_tokens(request) if t != "-"), None)
+        if token:
+            try:
+                project = self.emu.resolve_project(token)
+                target.project, target.number = project["id"], str(project["number"])
+            except EmulatorError:
+                target.project = target.number = token
+        bindings = getattr(getattr(request, "policy", None), "bindings", None) or ()
+        target.members = tuple(m for b in bindings for m in b.members)
+        return target
 
     def unary(self, svc: EmulatedService, spec: RpcSpec) -> Callable[[Any, Any], Any]:
         method = f"/{svc.service_name}/{spec.name}"
@@ -185,7 +197,7 @@ class Dispatcher:
 
         def behavior(request, context):
             with self._served(method, spec, context) as outcome:
-                decision = self._inject(method, outcome)
+                decision = self._inject(method, outcome, svc, request)
                 with emu.store.lock:
                     self.check(svc, spec, request)
                     response = spec.func(request, context)
@@ -207,7 +219,6 @@ class Dispatcher:
 
         def behavior(request_or_iterator, context):
             with self._served(method, spec, context) as outcome:
-                self._inject(method, outcome)
                 request = first = request_or_iterator
                 if spec.stream == "stream_stream":
                     iterator = iter(request_or_iterator)
@@ -215,6 +226,7 @@ class Dispatcher:
                     if first is None:
                         return
                     request = itertools.chain([first], iterator)
+                self._inject(method, outcome, svc, first)
                 with emu.store.lock:
                     self.check(svc, spec, first)
                 yield from spec.func(request, context)
