@@ -213,7 +213,7 @@ def faults_set(
         fail_shape=fail_shape.lower() if fail_shape else None,
         retry_delay_s=retry_delay,
     )
-    result = _call(ctx, host, "faults_set", **args)
+    result = _call(host, "faults_set", **args)
     out = get_ctx(ctx).out
     out.emit(
         result,
