@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from thothctl.errors import Cancelled, ThothError, UsageError
 from thothctl.tables import CUT, GAP, KEEP, WRAP, Column, as_column, cell_lines, layout
-from thothctl.words import plural
+from thothctl.words import join, noun, plural
 
 __all__ = [
     "CUT",
@@ -30,6 +30,8 @@ __all__ = [
     "Output",
     "Styled",
     "iso",
+    "join",
+    "noun",
     "plural",
     "relative_time",
     "to_json",

@@ -17,9 +17,10 @@ from thothctl.cli.complete import complete_secret_name
 from thothctl.cli.context import AppContext, get_ctx
 from thothctl.cli.prompts import read_value
 from thothctl.cli.prompts import read_value
+from thothctl.cli.prompts import read_value
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
-from thothctl.output import CUT, WRAP, Column, Styled, plural, relative_time
+from thothctl.output import CUT, WRAP, Column, Styled, join, noun, plural, relative_time
 
 lib = lazy("thothctl.secrets")
 rotation = lazy("thothctl.secrets.rotate")
@@ -428,17 +429,19 @@ def get_cmd(
 
 VERSION_ACTIONS = {
     "disable": (
-        """Disable one version: it can no longer be read, but can be enabled again.
+        """Disable versions: they can no longer be read, but can be enabled again.
 
         The data is kept, so the version can be enabled again; a disabled version is still billed as
         an active version. Anything reading it ('latest' included, when it is the newest) gets an error.
 
-        Example: thothctl secrets disable gitlab-token 3
+        Examples:
+          thothctl secrets disable gitlab-token 3
+          thothctl secrets disable gitlab-token 3 4
         """,
         None,
     ),
     "enable": (
-        """Enable a disabled version again.
+        """Enable disabled versions again.
 
         A destroyed version cannot be enabled: its data is gone. Enabling an enabled version changes
         nothing.
@@ -448,49 +451,52 @@ VERSION_ACTIONS = {
         None,
     ),
     "destroy": (
-        """Destroy one version's data for good (asks first, or pass --yes).
+        """Destroy versions' data for good (asks first, or pass --yes).
 
         Irreversible: the payload is erased and the version can never be enabled again (destroyed
         versions are not billed). Versions the Cloud Run service still pins should be rotated away first.
 
-        Example: thothctl secrets destroy gitlab-token 1 --yes
+        Examples:
+          thothctl secrets destroy gitlab-token 1 --yes
+          thothctl secrets destroy gitlab-token 1 2 3 --yes
         """,
-        "Destroy version {version} of {name}? Its data cannot be recovered",
+        "Destroy {versions} of {name}? This cannot be undone",
     ),
 }
 DONE = {"enable": "Enabled", "disable": "Disabled", "destroy": "Destroyed"}
 
 
-def _render_state(out, name: str, version: str, action: str, info) -> None:
-    if action == "destroy" and info.state == "DISABLED" and info.scheduled_destroy_time:
-        out.success(
-            f"Version {version} of {name} is disabled and will be destroyed at "
-            f"{info.scheduled_destroy_time}."
-        )
-    else:
-        out.success(f"{DONE[action]} version {version} of {name} (now {info.state.lower()}).")
+def _render_states(out, name: str, action: str, infos) -> None:
+    for info in infos:
+        if action == "destroy" and info.state == "DISABLED" and info.scheduled_destroy_time:
+            when = info.scheduled_destroy_time
+            out.success(f"Version {info.number} of {name} is disabled; it is destroyed at {when}.")
+        else:
+            state = info.state.lower()
+            out.success(f"{DONE[action]} version {info.number} of {name} (now {state}).")
     if action == "disable":
-        out.info("note: disabled versions are still billed; destroy them when no longer needed.")
+        out.info("Disabled versions are still billed: destroy them when they are no longer needed.")
 
 
 def _version_command(action: str, doc: str, question: str | None) -> None:
-    """Register `secrets disable|enable|destroy NAME VERSION`: one body for the three."""
+    """Register `secrets disable|enable|destroy NAME VERSION...`: one body for the three. -o
+    json: one object for one version, a list for several."""
 
     def command(
         ctx: typer.Context,
         name: str = NAME_ARG,
-        version: str = typer.Argument(..., help="Version number."),
+        numbers: list[str] = typer.Argument(..., metavar="VERSION", help="Version numbers."),
     ) -> None:
-        name, version = _name(name), _check(validate.check_version_number, version)
-        app_ctx = get_ctx(ctx)
-        if question and not app_ctx.confirm(question.format(name=name, version=version)):
+        name = _name(name)
+        numbers = list(dict.fromkeys(_check(validate.check_version_number, n) for n in numbers))
+        app_ctx, out = get_ctx(ctx), get_ctx(ctx).out
+        shown = f"{noun(len(numbers), 'version')} {join(numbers)}"
+        if question and not app_ctx.confirm(question.format(name=name, versions=shown)):
             raise Cancelled()
-        info = lib.set_state(app_ctx.clients, name, version, action)
-        out = app_ctx.out
-        out.emit(
-            {"name": name, **info.to_json()},
-            lambda: _render_state(out, name, version, action, info),
-        )
+        infos = [lib.set_state(app_ctx.clients, name, n, action) for n in numbers]
+        data = [{"name": name, **info.to_json()} for info in infos]
+        human = lambda: _render_states(out, name, action, infos)  # noqa: E731
+        out.emit(data if len(data) > 1 else data[0], human)
 
     command.__name__ = f"{action}_cmd"
     app.command(action, help=doc)(command)

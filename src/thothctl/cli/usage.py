@@ -56,7 +56,7 @@ def _commands(ctx: Any) -> list[str]:
 def _display(param: Any) -> str:
     """``--limit`` for an option (its long name), ``NAME`` for an argument."""
     if getattr(param, "param_type_name", "") == "argument":
-        return f"the argument {(param.metavar or param.name).upper()}"
+        return f"the argument {param.name.upper()}"
     names = [*param.opts]
     return max(names, key=len) if names else param.name
 

@@ -383,6 +383,21 @@ def require(clients: Any, name: str) -> None:
         raise not_found(name, clients)
 
 
+def _exists(clients: Any, name: str) -> bool:
+    try:
+        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+    except Exception as exc:
+        return code_of(exc) != "NOT_FOUND"
+    return True
+
+
+def require(clients: Any, name: str) -> None:
+    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
+    checked before a value is asked for, so a typo costs no typing."""
+    if not _exists(clients, name):
+        raise not_found(name, clients)
+
+
 def latest_enabled(clients: Any, name: str) -> tuple[int, bytes] | None:
     """The newest ENABLED version and its value, or None when there is none."""
     enabled = list_versions(clients, name, "ENABLED")
@@ -526,8 +541,9 @@ def set_state(
             raise NotFoundError(f"version {version} of secret {name} does not exist") from None
         if code == "FAILED_PRECONDITION" and "DESTROYED" in msg:
             raise OperationError(
-                f"version {version} of secret {name} is destroyed: it cannot be {action}d",
-                hint="destroyed versions are gone for good; add a new one with `thothctl secrets set`",
+                f"version {version} of secret {name} is already destroyed, and a destroyed version "
+                f"cannot be {action.rstrip('e')}ed",
+                hint=f"its data is gone for good; add a new version with `thothctl secrets set {name}`",
             ) from None
         raise
     return VersionInfo.from_pb(v)
