@@ -21,7 +21,9 @@ app = typer.Typer(
 )
 token_app = typer.Typer(
     help="Create and revoke access tokens in the emulator's GitLab.\n\n"
-    "Example: thothctl emulator gitlab token create | thothctl secrets set gitlab-token -",
+    "Examples:\n"
+    "  thothctl emulator gitlab token create | thothctl secrets set gitlab-token -\n"
+    "  thothctl emulator gitlab token revoke 1",
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
