@@ -83,6 +83,11 @@ def test_the_operator_story(cli, gl, clients, emulator):
     sync = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
     assert sync.exit_code == 0, sync.output
     assert doctor_finding(cli, 0)["level"] == "ok"
+    emulator.control_ops()["deny"]({"permissions": ["secretmanager.versions.access"]})
+    unread = cli("doctor", "-o", "json")  # may not read the token: unchecked, not a problem
+    assert unread.exit_code == 1 and unread.json()["problems"] == 0
+    assert [f["check"] for f in unread.json()["could_not_check"]] == ["secret:gitlab-token.gitlab"]
+    emulator.control_ops()["allow"]({})
 
     emulator.control_ops()["gitlab_token_revoke"]({"id": info["id"]})
     dead = cli("jobs", "run", "daily-sync", "--wait", "--timeout", "20s")
