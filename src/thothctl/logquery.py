@@ -62,6 +62,8 @@ def parse_time(
             return now - dt.timedelta(seconds=validate.parse_duration(text))
         except ValueError:
             pass
+        except OverflowError:  # before year 1
+            raise UsageError(f"{option} {value!r} is too far back (before the year 1)") from None
     when = parse_timestamp(text)
     if when is None:
         raise UsageError(
@@ -190,10 +192,10 @@ def _window(
     """The time range: --since (default 1d ago, none when following) to --until (none)."""
     if follow and until:
         raise UsageError("--until cannot be combined with --follow (following never ends)")
-    start = parse_time(since, now=now, option="--since") if since else None
+    start = parse_time(since, now=now, option="--since") if since is not None else None
     if start is None and not follow:
         start = parse_time(DEFAULT_SINCE, now=now)
-    end = parse_time(until, now=now, option="--until") if until else None
+    end = parse_time(until, now=now, option="--until") if until is not None else None
     if start and end and start > end:
         raise UsageError(f"--since ({format_time(start)}) is after --until ({format_time(end)})")
     return start, end
@@ -223,7 +225,7 @@ def build_query(
     if limit is not None and limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1")
     start, end = _window(since, until, follow=follow, now=now or dt.datetime.now(dt.UTC))
-    sev = check_severity(severity) if severity else None
+    sev = check_severity(severity) if severity is not None else None
     extra = check_filter(extra_filter) if extra_filter is not None else None
 
     # --job narrows the scheduler part only: with source "all", the service's and the secrets'

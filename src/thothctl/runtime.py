@@ -66,14 +66,13 @@ class SecretResolver:
     def config(self):
         with self._lock:
             if self._config is None:
-                from thothctl.config import load_config, refuse_empty
+                from thothctl.config import emulator_host, load_config
 
-                refuse_empty({}, self.environ, ["THOTHCTL_EMULATOR_HOST"])  # never real Google
                 self._config = load_config(
                     config_path=self._config_path,
                     flags={"project": self._project},
                     environ=self.environ,
-                    emulator=bool(self.environ.get("THOTHCTL_EMULATOR_HOST")),
+                    emulator=bool(emulator_host(self.environ)),  # "": refused, never real Google
                 )
             return self._config
 

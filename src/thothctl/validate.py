@@ -185,6 +185,32 @@ def check_env_var(value: str) -> str:
     return value
 
 
+HOST_PORT_RE = re.compile(
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})"
+)
+
+
+def check_host_port(value: str) -> str:
+    """An emulator address: HOST:PORT (a name, an IPv4 address or a bracketed IPv6 one, and a
+    port 1-65535), without a scheme, path or spaces."""
+    m = HOST_PORT_RE.fullmatch(value) if isinstance(value, str) else None
+    if m is None or not 1 <= int(m["port"]) <= 65535:
+        raise ValueError(
+            f"{show(value)} is not HOST:PORT: a host name or address and a port 1-65535, no "
+            "scheme or spaces (e.g. '127.0.0.1:8085' or '[::1]:8085')"
+        )
+    return value
+
+
+def check_service_account_email(value: str) -> str:
+    if not _whole(SERVICE_ACCOUNT_EMAIL_RE, value):
+        raise ValueError(
+            f"{show(value)} is not a service account email (e.g. "
+            "'deployer@my-project.iam.gserviceaccount.com')"
+        )
+    return value
+
+
 def check_api(value: str) -> str:
     """An API name, short (``secretmanager``) or full (``secretmanager.googleapis.com``)."""
     if not _whole(API_RE, value):
@@ -403,6 +429,8 @@ def check_role(value: str) -> str:
 def _label_pairs(pairs: list[str]) -> list[tuple[str, str]]:
     parsed = []
     for raw in pairs:
+        if not str(raw).strip():
+            raise ValueError("--labels is empty: give KEY=VALUE pairs (e.g. 'team=docs')")
         for part in str(raw).split(","):
             if not part:
                 continue

@@ -89,6 +89,28 @@ def test_an_empty_emulator_host_never_means_real_google(project, cli):
     one_error(r, "$THOTHCTL_EMULATOR_HOST", "empty")
 
 
+@pytest.mark.parametrize(
+    "host", ["http://127.0.0.1:8085", " 127.0.0.1:8085", "127.0.0.1", "127.0.0.1:99999", "h:1\n"]
+)
+def test_an_emulator_host_that_is_not_host_port_is_refused_at_once(project, cli, host):
+    one_error(cli("secrets", "list", env={"THOTHCTL_EMULATOR_HOST": host}), "HOST:PORT")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--impersonate-service-account", "nope"], {}, "--impersonate-service-account"),
+        ([], {"THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT": "a b"}, "$THOTHCTL_IMPERSONATE_SERVICE"),
+        ([], {"THOTHCTL_QUOTA_PROJECT": "bad project"}, "$THOTHCTL_QUOTA_PROJECT"),
+    ],
+)
+def test_a_global_value_that_names_nothing_is_refused_before_any_call(
+    project, cli, args, env, named
+):
+    one_error(cli(*args, "secrets", "list", env=env), named)
+    assert project.calls.snapshot() == []
+
+
 def test_an_empty_from_file_is_refused(project, cli):
     one_error(cli("secrets", "set", "gitlab-token", "--from-file", ""), "--from-file", "empty")
     assert writes(project) == []

@@ -95,10 +95,9 @@ class AppContext:
 
     @property
     def emulator_host(self) -> str | None:
-        from thothctl.config import refuse_empty
+        from thothctl.config import emulator_host
 
-        refuse_empty({}, self.environ, ["THOTHCTL_EMULATOR_HOST"])  # "" never means real Google
-        return self.environ.get("THOTHCTL_EMULATOR_HOST") or None
+        return emulator_host(self.environ)  # "" or not HOST:PORT: refused (never real Google)
 
     @property
     def emulated(self) -> bool:

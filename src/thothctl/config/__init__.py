@@ -28,6 +28,7 @@ _HOMES: dict[str, str] = {
             "gcloud_config_dir",
             "load_config",
             "read_gcloud_config",
+            "emulator_host",
             "read_toml",
             "refuse_empty",
             "refuse_empty_inputs",

@@ -141,11 +141,47 @@ GOOGLE_ENV_VARS = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_QUOTA_PROJECT
 def refuse_empty_inputs(
     options: Mapping[str, str | None], environ: Mapping[str, str], *, emulated: bool
 ) -> None:
-    """The CLI's own options and variables (the config's are checked by :func:`load_config`);
-    Google's only when they would be read (not against the emulator)."""
+    """The CLI's own options and variables (the config's are checked by :func:`load_config`):
+    none explicitly empty (Google's only when they would be read: not against the emulator),
+    and the ones that name something in their form (an account to impersonate, a quota
+    project)."""
     refuse_empty(options, environ, CLIENT_ENV_VARS)
     if not emulated:
         refuse_empty({}, environ, GOOGLE_ENV_VARS)
+    account = options.get("--impersonate-service-account")
+    var = "THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT"  # click reads it into the option
+    checks = [
+        (
+            f"${var}"
+            if account and environ.get(var) == account
+            else "--impersonate-service-account",
+            account or environ.get(var),
+            v.check_service_account_email,
+        ),
+        ("$THOTHCTL_QUOTA_PROJECT", environ.get("THOTHCTL_QUOTA_PROJECT"), v.check_project),
+    ]
+    for name, value, check in checks:
+        _checked_input(name, value, check)
+
+
+def _checked_input(name: str, value: str | None, check: Any) -> None:
+    why = None
+    if value is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            why = str(exc)
+    if why is not None:
+        raise UsageError(f"{name}: {why}", hint="nothing was changed")
+
+
+def emulator_host(environ: Mapping[str, str]) -> str | None:
+    """$THOTHCTL_EMULATOR_HOST, checked: None when unset; set but empty, or not HOST:PORT, is a
+    UsageError (an empty one never means "real Google")."""
+    refuse_empty({}, environ, ["THOTHCTL_EMULATOR_HOST"])
+    value = environ.get("THOTHCTL_EMULATOR_HOST")
+    _checked_input("$THOTHCTL_EMULATOR_HOST", value, v.check_host_port)
+    return value
 
 
 def refuse_empty(
