@@ -194,7 +194,8 @@ class Recovery:
 
 
 def _finish_command(clients: Any) -> str:
-    return f"thothctl --project {clients.project} secrets rotate {SECRET} --self-rotate"
+    local = " --emulator" if getattr(clients.settings, "embedded_emulator", False) else ""
+    return f"thothctl{local} --project {clients.project} secrets rotate {SECRET} --self-rotate"
 
 
 def _preflight(clients: Any, config: Any) -> None:
