@@ -16,6 +16,7 @@ Nothing here imports google.*: the library uses this module directly.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,11 +43,14 @@ def retry_deadline(environ: Mapping[str, str]) -> float:
     """Seconds a call may keep retrying (``THOTHCTL_RETRY_DEADLINE``, default 60)."""
     raw = environ.get("THOTHCTL_RETRY_DEADLINE", str(int(DEFAULT_DEADLINE)))
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):  # nan, inf, -5: never "0" or "forever"
         raise UsageError(
-            f"THOTHCTL_RETRY_DEADLINE={raw!r} is not a number of seconds (e.g. 60)"
-        ) from None
+            f"THOTHCTL_RETRY_DEADLINE={raw!r} is not a number of seconds, 0 or more (e.g. 60)"
+        )
+    return seconds
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -111,6 +111,23 @@ def test_a_global_value_that_names_nothing_is_refused_before_any_call(
     assert project.calls.snapshot() == []
 
 
+@pytest.mark.parametrize(("what", "says"), [("dir", "a directory"), ("latin1", "not a JSON")])
+def test_a_credentials_path_that_is_no_key_file_is_named_not_a_traceback(
+    project, cli, tmp_path, what, says
+):
+    """Real Google (no emulator): $GOOGLE_APPLICATION_CREDENTIALS at a directory tracebacked
+    in google-auth; a file of another kind read as "no Google credentials found"."""
+    path = tmp_path / what
+    if what == "dir":
+        path.mkdir()
+    else:
+        path.write_bytes(b"caf\xe9")
+    env = {"THOTHCTL_EMULATOR_HOST": None, "GOOGLE_APPLICATION_CREDENTIALS": str(path)}
+    r = cli("--project", "p-12345", "secrets", "list", env=env)
+    assert r.exit_code == 4 and "Traceback" not in r.output, r.output
+    assert "$GOOGLE_APPLICATION_CREDENTIALS" in r.stderr and says in r.stderr
+
+
 def test_an_empty_from_file_is_refused(project, cli):
     one_error(cli("secrets", "set", "gitlab-token", "--from-file", ""), "--from-file", "empty")
     assert writes(project) == []

@@ -318,6 +318,24 @@ CASES = [
         files={"thothctl.toml": '# Café\nproject = "thoth-local"\n'.encode("latin-1")},
     ),
     c("payload-nul", "secrets set gitlab-token -", "NUL byte", input=b"tok\x00en"),
+    c(
+        "retry-deadline-nan",
+        "secrets list",
+        "THOTHCTL_RETRY_DEADLINE",
+        env={"THOTHCTL_RETRY_DEADLINE": "nan"},
+    ),
+    c(
+        "retry-deadline-inf",
+        "secrets list",
+        "THOTHCTL_RETRY_DEADLINE",
+        env={"THOTHCTL_RETRY_DEADLINE": "inf"},
+    ),
+    c(
+        "retry-deadline-negative",
+        "secrets list",
+        "THOTHCTL_RETRY_DEADLINE",
+        env={"THOTHCTL_RETRY_DEADLINE": "-5"},
+    ),
 ]
 
 

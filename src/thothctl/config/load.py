@@ -37,7 +37,7 @@ from thothctl.config.schema import (
     Table,
     fill_defaults,
 )
-from thothctl.errors import ConfigError, UsageError
+from thothctl.errors import AuthError, ConfigError, UsageError
 
 CONFIG_FILENAME = "thothctl.toml"
 ENV_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,63}")
@@ -148,6 +148,7 @@ def refuse_empty_inputs(
     refuse_empty(options, environ, CLIENT_ENV_VARS)
     if not emulated:
         refuse_empty({}, environ, GOOGLE_ENV_VARS)
+        check_credentials_file(environ.get("GOOGLE_APPLICATION_CREDENTIALS"))
     account = options.get("--impersonate-service-account")
     var = "THOTHCTL_IMPERSONATE_SERVICE_ACCOUNT"  # click reads it into the option
     checks = [
@@ -162,6 +163,41 @@ def refuse_empty_inputs(
     ]
     for name, value, check in checks:
         _checked_input(name, value, check)
+
+
+def _key_file_problem(path: Path) -> str | None:
+    """Why the file at ``path`` is not a credentials file (None: it may be one). Never says
+    anything of the content, and no exception holding it outlives this function."""
+    if path.is_dir():
+        return "it is a directory"
+    if not path.exists():  # google-auth's own "no credentials" (see thothctl.clients)
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    import json
+
+    kind = None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        kind = data.get("type") if isinstance(data, dict) else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        pass
+    return None if isinstance(kind, str) else 'it is not a JSON credentials file (no "type")'
+
+
+def check_credentials_file(path: str | None) -> None:
+    """$GOOGLE_APPLICATION_CREDENTIALS, when set to something that exists, is a JSON
+    credentials file: a directory (a traceback in google-auth) or another file is an AuthError
+    (exit 4) saying what is wrong with it, not "no credentials found"."""
+    why = _key_file_problem(Path(path)) if path else None
+    if why is not None:
+        raise AuthError(
+            f"$GOOGLE_APPLICATION_CREDENTIALS is {path}, but {why}",
+            hint="point it at a service account or ADC JSON file, or unset it and run "
+            "`gcloud auth application-default login`",
+        )
 
 
 def _checked_input(name: str, value: str | None, check: Any) -> None:

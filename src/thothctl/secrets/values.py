@@ -3,8 +3,11 @@
 A value is read from exactly one source: the hidden prompt, stdin (``-``), a file
 (``--from-file PATH``) or, when prompting is off, the env var the config names. Values never come
 from the command line. Every value is checked before anything is sent: not empty, at most 64 KiB,
-UTF-8 for text secrets, valid JSON for ``format = "json"`` secrets. stdin loses exactly one trailing
-newline (the ``echo token |`` footgun); a file is taken as it is.
+UTF-8 text without a NUL byte (a value must be usable as an environment variable: `exec` and Cloud
+Run put it in one, so `set` refuses what `exec` could never pass on), valid JSON for
+``format = "json"`` secrets. stdin loses exactly one trailing newline (the ``echo token |``
+footgun); a file is taken as it is, and a pipe or device (``--from-file /dev/stdin``) is read only
+up to the limit. An env var that is set but empty is refused, never taken as "not set".
 
 A value is bytes in memory only: it never appears in an exception message, a result or a ``repr``
 (docs/architecture.md, "Secrets hygiene").
