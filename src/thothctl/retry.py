@@ -135,10 +135,12 @@ def paced(
 ) -> Any:
     """Run ``target`` under google-api-core's ``retry_target`` with ``policy``'s predicate,
     backoff and deadline (``gretry`` is google.api_core.retry, passed in: this module imports no
-    google.*), and two additions: a pause is at least the delay the server asked for
+    google.*), and three additions: a pause is at least the delay the server asked for
     (RetryInfo), so a quota error's "retry after 30 s" is honoured, or the retrying stops when
-    that is past the deadline; and a RetryError carries how long it tried and how many tries
-    failed (``thothctl_seconds``, ``thothctl_tries``) for the one line the user reads."""
+    that is past the deadline; otherwise the last pause is cut so that the last try happens at
+    the deadline (google-api-core gives up as soon as the next pause would cross it); and a
+    RetryError carries how long it tried and how many tries failed (``thothctl_seconds``,
+    ``thothctl_tries``) for the one line the user reads."""
     asked, tries, started = [0.0], [0], time.monotonic()
 
     def noted(exc: Exception) -> None:
@@ -151,7 +153,11 @@ def paced(
             policy._initial, policy._maximum, policy._multiplier
         )
         for pause in backoff:
-            yield max(pause, asked[0])
+            if asked[0] or policy._timeout is None:
+                yield max(pause, asked[0])  # past the deadline: retrying stops, as it should
+                continue
+            left = policy._timeout - (time.monotonic() - started)
+            yield pause if pause < left or left <= 0.1 else left - 0.05  # a last try at the end
 
     try:
         return gretry.retry_target(
