@@ -130,6 +130,15 @@ def _area(check: str) -> int:
     return AREAS.index(head) if head in AREAS else len(AREAS)
 
 
+AREAS = ("apis", "service", "secret", "scheduler", "job")
+
+
+def _area(check: str) -> int:
+    """Where a check's findings go in the report: AREAS order (``service.env.X`` -> service)."""
+    head = check.split(":", 1)[0].split(".", 1)[0]
+    return AREAS.index(head) if head in AREAS else len(AREAS)
+
+
 def _unchecked(check: str, exc: Exception) -> Finding | None:
     """A check that could not run, told by :func:`describe`; None for an unexpected error."""
     try:
@@ -522,12 +531,13 @@ class _Checks:
             self.add(
                 f"{check}.last-attempt",
                 PROBLEM,
-                f"last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z: {attempt.message}",
+                f"the last attempt, at {attempt.time:%Y-%m-%d %H:%M} UTC, {attempt.summary}"
+                + ("" if attempt.http_status else f": {attempt.message}"),
                 f"thothctl logs jobs --job {spec.name} --since 1d",
             )
         elif state == "ENABLED" and not target:
             last = (
-                f"; last attempt {attempt.summary} at {attempt.time:%Y-%m-%d %H:%M}Z"
+                f"; the last attempt, at {attempt.time:%Y-%m-%d %H:%M} UTC: {attempt.summary}"
                 if attempt
                 else ", not run yet"
             )

@@ -412,8 +412,8 @@ def credentials_error(exc: BaseException) -> ThothError | None:
         )
     return AuthError(
         f"the Google credentials could not be refreshed: {text.rstrip('.')}",
-        hint="they expired or were revoked: " + LOGIN_HINT + " (or check "
-        "GOOGLE_APPLICATION_CREDENTIALS and --impersonate-service-account)",
+        hint="they expired or were revoked: " + LOGIN_HINT + "; with a key file or "
+        "impersonation, check GOOGLE_APPLICATION_CREDENTIALS and --impersonate-service-account",
     )
 
 
@@ -480,7 +480,7 @@ def _by_reason(exc: Any, prefix: str, message: str) -> ThothError | None:
         api = meta.get("service") or (disabled.group(1) if disabled else "an API")
         return OperationError(
             f"{prefix}{api} is not enabled in this project",
-            hint="run `thothctl apis enable` (or `thothctl init --only apis`)",
+            hint="enable it with `thothctl apis enable`",
         )
     if reason == "BILLING_DISABLED" or "requires billing to be enabled" in message:
         consumer = meta.get("consumer", "").removeprefix("projects/")
@@ -488,8 +488,8 @@ def _by_reason(exc: Any, prefix: str, message: str) -> ThothError | None:
         needs = f" ({service} needs it)" if service else ""
         return OperationError(
             f"{prefix}billing is not enabled for project {consumer or 'of this call'}{needs}",
-            hint="link a billing account: `gcloud billing projects link PROJECT "
-            "--billing-account ACCOUNT_ID` (or https://console.cloud.google.com/billing)",
+            hint="link a billing account, in the console (https://console.cloud.google.com/billing) "
+            "or with `gcloud billing projects link PROJECT --billing-account ACCOUNT_ID`",
         )
     if reason in ("RATE_LIMIT_EXCEEDED", "RESOURCE_QUOTA_EXCEEDED") or (
         code_of(exc) == "RESOURCE_EXHAUSTED"

@@ -210,13 +210,15 @@ class Attempt:
 
     @property
     def summary(self) -> str:
+        """What the service answered, in words: ``HTTP 200``, ``failed: HTTP 500``, ``failed: no
+        answer within the attempt deadline``."""
         if self.ok:
-            return f"ok (HTTP {self.http_status})" if self.http_status else "ok"
-        return (
-            f"failed: HTTP {self.http_status} ({self.code})"
-            if self.http_status
-            else f"failed: {self.code}"
-        )
+            return f"HTTP {self.http_status}" if self.http_status else "ok"
+        if self.http_status:
+            return f"failed: HTTP {self.http_status}"
+        if self.diagnosis == "deadline":
+            return "failed: no answer within the attempt deadline"
+        return f"failed: {self.code}"
 
     @property
     def diagnosis(self) -> str | None:
@@ -518,8 +520,8 @@ def run(
     job_id = job.name.rsplit("/", 1)[-1]
     if job.state.name == "PAUSED" and not force:
         raise UsageError(
-            f"job {job_id} is paused; not running it",
-            hint=f"resume it first (`thothctl jobs resume {name}`), or pass --force to run it once anyway",
+            f"job {job_id} is paused, so it was not run",
+            hint=f"resume it first with `thothctl jobs resume {name}`, or pass --force to run it once",
         )
     previous = job.last_attempt_time if "last_attempt_time" in job else None
     requested = dt.datetime.now(dt.UTC)

@@ -102,44 +102,59 @@ def check_severity(value: str) -> str:
 
 
 def check_filter(text: str) -> str:
-    """A light local syntax check: balanced quotes and parentheses, no dangling operator."""
-    depth = 0
+    """A light local syntax check: balanced quotes and parentheses, no dangling operator. An
+    error quotes the whole token at fault."""
+    opened: list[int] = []  # where each '(' still open is
     i = 0
-    in_string = False
+    string_at = None  # where the string being read began
     while i < len(text):
         ch = text[i]
-        if in_string:
+        if string_at is not None:
             if ch == "\\":
                 i += 1
             elif ch == '"':
-                in_string = False
+                string_at = None
         elif ch == '"':
-            in_string = True
+            string_at = i
         elif ch == "(":
-            depth += 1
+            opened.append(i)
+        elif ch == ")" and not opened:
+            raise UsageError(
+                f"--filter closes a '(' it never opened, in {_token_at(text, i)!r}",
+                hint=_FILTER_HINT,
+            )
         elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise UsageError(
-                    f"--filter has an unmatched ')' at column {i + 1}", hint=_FILTER_HINT
-                )
+            opened.pop()
         i += 1
-    if in_string:
+    if string_at is not None:
         raise UsageError(
-            "--filter has an unterminated string (a '\"' is missing)", hint=_FILTER_HINT
+            f"--filter never closes the string {text[string_at:]!r}: a '\"' is missing",
+            hint=_FILTER_HINT,
         )
-    if depth > 0:
-        raise UsageError("--filter has an unclosed '(' (a ')' is missing)", hint=_FILTER_HINT)
+    if opened:
+        where = _token_at(text, opened[-1])
+        raise UsageError(f"--filter never closes the '(' in {where!r}", hint=_FILTER_HINT)
     stripped = text.strip()
     if not stripped:
         raise UsageError("--filter is empty", hint=_FILTER_HINT)
     if re.search(r"(?:[=<>:~!]|\bAND|\bOR|\bNOT)$", stripped) and not stripped.endswith(":*"):
-        raise UsageError(f"--filter ends with an operator: {stripped[-12:]!r}", hint=_FILTER_HINT)
+        last = stripped.split()[-1]
+        raise UsageError(
+            f"--filter ends with the operator in {last!r}: a value must follow it",
+            hint=_FILTER_HINT,
+        )
     if re.match(r"(AND|OR)\b", stripped):
         raise UsageError(
             "--filter starts with AND/OR: it needs an expression on its left", hint=_FILTER_HINT
         )
     return text
+
+
+def _token_at(text: str, i: int) -> str:
+    """The whitespace-delimited token of ``text`` holding position ``i``."""
+    start = text.rfind(" ", 0, i) + 1
+    end = text.find(" ", i)
+    return text[start : end if end >= 0 else len(text)]
 
 
 _FILTER_HINT = "use the Logging query language, e.g. --filter 'jsonPayload.status=\"UNAVAILABLE\"'"

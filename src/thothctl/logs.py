@@ -249,7 +249,7 @@ def _invalid_filter(exc: BaseException) -> UsageError | None:
     message = " ".join(str(getattr(exc, "message", None) or exc).split())
     return UsageError(
         f"the log filter was rejected: {message}",
-        hint="check --filter; --verbose shows the whole filter sent (columns count in it)",
+        hint="check --filter; a column number counts in the whole filter sent, which --verbose shows",
     )
 
 

@@ -62,7 +62,7 @@ def test_apply_from_defaults_creates_account_grant_and_jobs(cli, clients, env):
     env["reset_calls"]({})
     again = cli("jobs", "apply")
     assert again.exit_code == 0
-    assert "nothing to do" in again.stderr
+    assert "Nothing to do: the jobs match the configuration" in again.stderr
     assert mutating_calls(env) == []
 
 
@@ -137,10 +137,10 @@ def test_list_shows_missing_jobs_and_drift_after_an_edit_behind_our_back(cli, cl
 def test_pause_resume_and_delete(cli, clients, env):
     assert cli("jobs", "apply").exit_code == 0
     r = cli("jobs", "pause", "daily-sync")
-    assert r.exit_code == 0 and "paused" in r.stderr
+    assert r.exit_code == 0 and "Paused thoth-daily-sync" in r.stderr
     assert clients.scheduler.get_job(request={"name": DAILY}).state.name == "PAUSED"
     again = cli("jobs", "pause", "thoth-daily-sync")
-    assert again.exit_code == 0 and "already PAUSED" in again.stderr
+    assert again.exit_code == 0 and "thoth-daily-sync is already paused" in again.stderr
     assert cli("jobs", "resume", "daily-sync", "-o", "json").json() == {
         "job_id": "thoth-daily-sync",
         "state": "ENABLED",
@@ -176,8 +176,10 @@ def test_run_wait_with_failing_stub_exits_1_with_the_http_status(cli, env):
     r = cli("jobs", "run", "hourly-incremental-sync", "--wait", "--timeout", "20s")
     assert r.exit_code == 1
     assert (
-        "thoth-hourly-incremental-sync failed" in r.stderr and "HTTP 503 (UNAVAILABLE)" in r.stderr
+        "thoth-hourly-incremental-sync ran at " in r.stderr and "and failed: HTTP 503" in r.stderr
     )
+    assert "Original HTTP response code" not in r.stderr and "URL_" not in r.stderr
+    assert r.stderr.rstrip().endswith("thothctl logs --job hourly-incremental-sync --since 1h")
 
 
 def test_missing_invoker_grant_shows_403_in_job_status(cli, clients, env):
@@ -185,7 +187,7 @@ def test_missing_invoker_grant_shows_403_in_job_status(cli, clients, env):
     clients.run.set_iam_policy(request={"resource": SERVICE, "policy": {"bindings": []}})
     r = cli("jobs", "run", "daily-sync", "--wait")
     assert r.exit_code == 1
-    assert "HTTP 403 (PERMISSION_DENIED)" in r.stderr and "roles/run.invoker" in r.stderr
+    assert "and failed: HTTP 403" in r.stderr and "roles/run.invoker" in r.stderr
     row = next(j for j in cli("jobs", "list", "-o", "json").json() if j["name"] == "daily-sync")
     assert (
         row["last_attempt"]["http_status"] == 403

@@ -73,7 +73,7 @@ def test_a_required_secret_without_value_fails_before_running(enabled_apis, cli,
 
 def test_no_command_is_a_usage_error(enabled_apis, cli, execs):
     r = cli("exec")
-    assert r.exit_code == 2 and "no command" in r.stderr
+    assert r.exit_code == 2 and "thothctl exec needs a command to run" in r.stderr
 
 
 def test_exec_really_replaces_the_process(stored, tmp_path):

@@ -91,7 +91,7 @@ def test_a_disabled_version_cannot_be_read_and_says_how_to_enable_it(token, clie
 def test_a_destroyed_version_is_gone_for_good(token, clients):
     store.add_version(clients, token, value())
     assert store.set_state(clients, token, "1", "destroy").state == "DESTROYED"
-    with pytest.raises(OperationError, match="is destroyed: it cannot be enabled"):
+    with pytest.raises(OperationError, match="a destroyed version cannot be enabled"):
         store.set_state(clients, token, "1", "enable")
 
 

@@ -11,7 +11,7 @@ from thothctl.cli.complete import complete_api_name
 from thothctl.cli.context import get_ctx
 from thothctl.errors import UsageError
 from thothctl.lazy import lazy
-from thothctl.output import CUT, Column
+from thothctl.output import CUT, Column, join, plural
 
 lib = lazy("thothctl.apis")
 
@@ -69,7 +69,8 @@ def status(
         )
         missing = [s.name for s in states if not s.enabled]
         if missing:
-            out.info(f"{len(missing)} not enabled: run `thothctl apis enable`")
+            out.info(f"{plural(len(missing), 'API')} not enabled yet.")
+            out.next_steps(["thothctl apis enable"])
 
     out.emit([s.to_json() for s in states], human)
 
@@ -100,8 +101,8 @@ def enable(
         if not result.enabled:
             out.success(f"All {len(wanted)} APIs are already enabled; nothing to do.")
         elif result.dry_run:
-            out.info(f"Would enable {len(result.enabled)}: {', '.join(result.enabled)} (dry run)")
+            out.info(f"Dry run: would enable {join(result.enabled)}.")
         else:
-            out.success(f"Enabled {len(result.enabled)}: {', '.join(result.enabled)}")
+            out.success(f"Enabled {join(result.enabled)}.")
 
     out.emit(result.to_json(), human)

@@ -50,7 +50,8 @@ def show(ctx: typer.Context) -> None:
         )
     else:
         out.info(
-            "no thothctl.toml found: built-in defaults (write one with `thothctl config init`)"
+            "No thothctl.toml found, so these are the built-in defaults; "
+            "`thothctl config init` writes them to a file."
         )
     out.table(
         [Column("KEY"), Column("VALUE", fit=WRAP), Column("SOURCE", drop=1, fit=WRAP, style="dim")],

@@ -48,7 +48,7 @@ def doctor_command(
     """
     if fmt not in FORMATS:
         raise UsageError(
-            f"--format {fmt!r} is not one of {', '.join(FORMATS)} (use -o json for JSON)"
+            f"--format {fmt!r} is not one of {', '.join(FORMATS)}", hint="for JSON, use -o json"
         )
     app_ctx = get_ctx(ctx)
     out = app_ctx.out

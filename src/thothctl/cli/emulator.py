@@ -12,6 +12,7 @@ from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
 from thothctl.output import CUT, Column
 from thothctl.output import CUT, Column
+from thothctl.output import CUT, Column
 
 app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
@@ -314,7 +315,7 @@ def stub_set(
         result,
         lambda: out.success(
             f"stub answers {status} after {delay:g}s"
-            + (f" for {times} request(s)" if times else "")
+            + (f" for {plural(times, 'request')}" if times else "")
         ),
     )
 

@@ -46,7 +46,8 @@ def exec_command(
         args = args[1:]
     if not args:
         raise UsageError(
-            "no command given", hint="usage: thothctl exec [--only NAME] -- CMD [ARGS]..."
+            "thothctl exec needs a command to run",
+            hint="put it after --, e.g. thothctl exec -- python -m thoth.sync",
         )
     names = []
     for name in only or []:

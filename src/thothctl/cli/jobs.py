@@ -92,7 +92,8 @@ def list_(ctx: typer.Context) -> None:
         missing = [r.name for r in rows if not r.exists]
         drifted = [r.name for r in rows if r.drift]
         if missing or drifted:
-            out.info(f"{len(missing)} missing, {len(drifted)} drifted: run `thothctl jobs apply`")
+            out.info(f"{len(missing)} missing, {len(drifted)} drifted from the config.")
+            out.next_steps(["thothctl jobs apply"])
 
     out.emit([r.to_json() for r in rows], human)
 
@@ -164,7 +165,7 @@ def next_(
     """
     app_ctx = get_ctx(ctx)
     if not 1 <= count <= 100:
-        raise UsageError(f"-n {count} is out of range: give 1 to 100 (e.g. -n 5)")
+        raise UsageError(f"-n {count} is out of range", hint="give 1 to 100, e.g. -n 5")
     spec = app_ctx.config.job(name)
     times = schedule.next_runs(spec.schedule, spec.time_zone, count)
     out = app_ctx.out
@@ -234,9 +235,9 @@ def _render_apply(out: Any, plan: Any, result: Any) -> None:
         elif step.pending and shown:
             _render_access_step(out, step, dry_run)
     if not plan.pending:
-        out.success("everything matches the config; nothing to do")
+        out.success("Nothing to do: the jobs match the configuration.")
     elif dry_run:
-        out.info("dry run: nothing was changed")
+        out.info("Dry run: nothing was changed.")
 
 
 def _render_access_step(out: Any, step: Any, dry_run: bool) -> None:
@@ -274,9 +275,9 @@ def _state_command(ctx: typer.Context, name: str, fn: Any, verb: str) -> None:
 
     def human() -> None:
         if result.changed:
-            out.success(f"{result.job_id} {verb} (state {result.state})")
+            out.success(f"{verb.capitalize()} {result.job_id}.")
         else:
-            out.info(f"{result.job_id} is already {result.state}; nothing to do")
+            out.info(f"{result.job_id} is already {result.state.lower()}; nothing to do.")
 
     out.emit(result.to_json(), human)
 
@@ -326,7 +327,7 @@ def delete(
         raise Cancelled()
     deleted = lib.delete(app_ctx.clients, app_ctx.config, name)
     out = app_ctx.out
-    out.emit({"job_id": deleted, "deleted": True}, lambda: out.success(f"deleted {deleted}"))
+    out.emit({"job_id": deleted, "deleted": True}, lambda: out.success(f"Deleted job {deleted}."))
 
 
 @app.command("run")
@@ -366,14 +367,18 @@ def run(
 
     def human() -> None:
         if attempt is None:
-            out.success(f"{result.job_id} was asked to run (use --wait to see the result)")
+            out.success(f"Asked Cloud Scheduler to run {result.job_id}; --wait shows the result.")
         elif attempt.ok:
-            out.success(f"{result.job_id} ran at {iso(attempt.time)}: {attempt.summary}")
+            when, answer = _at(attempt.time), attempt.summary
+            out.success(f"{result.job_id} ran at {when}: the service answered {answer}.")
 
     out.emit(result.to_json(), human)
     if attempt is not None and not attempt.ok:
         raise OperationError(
-            f"{result.job_id} failed at {iso(attempt.time)}: {attempt.summary}"
-            + (f" - {attempt.message}" if attempt.message else ""),
-            hint=attempt.hint,
+            f"{result.job_id} ran at {_at(attempt.time)} and {attempt.summary}",
+            hint=attempt.hint or f"see what it logged: `thothctl logs --job {name} --since 1h`",
         )
+
+
+def _at(when: Any) -> str:
+    return iso(when).replace("T", " ").replace("Z", " UTC") if when else "an unknown time"

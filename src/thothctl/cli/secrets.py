@@ -18,6 +18,7 @@ from thothctl.cli.context import AppContext, get_ctx
 from thothctl.cli.prompts import read_value
 from thothctl.cli.prompts import read_value
 from thothctl.cli.prompts import read_value
+from thothctl.cli.prompts import read_value
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import CUT, WRAP, Column, Styled, join, noun, plural, relative_time
@@ -186,7 +187,7 @@ def describe_cmd(
         pairs.extend(st.binding_rows)
         out.fields(pairs)
         if not st.exists:
-            out.info(f"{name} does not exist yet: `thothctl secrets create {name}`")
+            out.info(f"{name} does not exist yet; create it with `thothctl secrets create {name}`.")
 
     out.emit(st.to_json() | {"version_list": [v.to_json() for v in st.versions or []]}, human)
 
@@ -271,10 +272,11 @@ def create_cmd(
         else:
             out.info(f"Secret {name} already exists; left unchanged.")
             if st.labels != parsed and parsed:
-                out.warn(f"its labels differ from the ones given: {st.labels}")
+                shown = join(f"{k}={v}" for k, v in st.labels.items())
+                out.warn(f"its labels are {shown}, not the ones given; create changed nothing.")
         if name not in app_ctx.config.secrets:
-            out.info(f"note: {name} is not in the config; add it under [secrets] for exec/list.")
-        out.info(f"Next: thothctl secrets set {name}")
+            out.info(f"{name} is not in thothctl.toml: add [secrets.{name}] for exec and list.")
+        out.next_steps([f"thothctl secrets set {name}"])
 
     out.emit(
         {
@@ -413,7 +415,7 @@ def get_cmd(
     if out.is_tty and not reveal:
         raise UsageError(
             f"refusing to print the value of {name} on a terminal",
-            hint="pass --reveal to show it, or pipe it (`thothctl secrets get NAME | ...`)",
+            hint=f"pass --reveal to show it, or pipe it: thothctl secrets get {name} | wc -c",
         )
     number, data = lib.access(app_ctx.clients, name, version)
     if out.json_mode:
@@ -472,8 +474,14 @@ def _render_states(out, name: str, action: str, infos) -> None:
             when = info.scheduled_destroy_time
             out.success(f"Version {info.number} of {name} is disabled; it is destroyed at {when}.")
         else:
-            state = info.state.lower()
-            out.success(f"{DONE[action]} version {info.number} of {name} (now {state}).")
+            out.success(f"{DONE[action]} version {info.number} of {name}.")
+    if action == "disable":
+        out.info("Disabled versions are still billed: destroy them when they are no longer needed.")
+
+
+def _render_states(out, name: str, action: str, infos) -> None:
+    for info in infos:
+        _render_state(out, name, action, info)
     if action == "disable":
         out.info("Disabled versions are still billed: destroy them when they are no longer needed.")
 

@@ -11,6 +11,7 @@ import typer
 from thothctl.cli.context import AppContext
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
+from thothctl.output import join, noun
 
 gitlab = lazy("thothctl.gitlab")
 selfrotate = lazy("thothctl.secrets.selfrotate")
@@ -110,7 +111,7 @@ def _render_self_rotation(out: Any, result: Any) -> None:
     if retired is not None and (retired.disabled or retired.destroyed):
         gone = retired.disabled or retired.destroyed
         verb = "Disabled" if retired.disabled else "Destroyed"
-        out.info(f"{verb} old version(s) {', '.join(map(str, gone))} (GitLab revoked them).")
+        out.info(f"{verb} the old {noun(len(gone), 'version')} {join(gone)}: GitLab revoked them.")
     days = new.days_left()
     when = f"{new.expires_at} (in {days} days)" if new.expires_at else "never"
     out.info(f"The new token expires {when}.")
@@ -134,14 +135,14 @@ def render_rotation(out: Any, name: str, result: Any) -> None:
         else:
             out.info(f"Cloud Run: {svc.note}.")
     for alias, target in result.aliases.items():
-        out.info(
-            f"alias {alias} -> {target if target is not None else '(removed: no older enabled version)'}"
-        )
-    if result.disabled:
-        out.info(f"Disabled version(s) {', '.join(map(str, result.disabled))}.")
-    if result.destroyed:
-        out.info(f"Destroyed version(s) {', '.join(map(str, result.destroyed))}.")
-    out.info(f"Enabled now: {', '.join(map(str, result.kept))}.")
+        if target is None:
+            out.info(f"Alias {alias} removed: there is no older enabled version.")
+        else:
+            out.info(f"Alias {alias} now names version {target}.")
+    for verb, numbers in (("Disabled", result.disabled), ("Destroyed", result.destroyed)):
+        if numbers:
+            out.info(f"{verb} {noun(len(numbers), 'version')} {join(numbers)}.")
+    out.info(f"Enabled now: {noun(len(result.kept), 'version')} {join(result.kept)}.")
     for note in result.notes:
         if note.kind == "unchanged":
             continue  # said in the first line

@@ -33,6 +33,7 @@ from thothctl.init import apply, values
 from thothctl.plan import CREATE, UNCHANGED, UPDATE, FieldChange, Plan, Step
 from thothctl.schedule import describe_schedule
 from thothctl.words import plural
+from thothctl.words import plural
 
 SCOPES = ("apis", "secrets", "iam", "jobs")
 SM_API = "secretmanager.googleapis.com"
@@ -92,7 +93,8 @@ def _read_apis(cfg: Config, clients: Any) -> list[apislib.ApiState]:
         if code_of(exc) == "NOT_FOUND":
             raise NotFoundError(
                 f"project {clients.project!r} not found, or you cannot see it",
-                hint="check --project / THOTHCTL_PROJECT and your access (`gcloud projects describe`)",
+                hint="check the id given by --project or THOTHCTL_PROJECT, and that you may see "
+                f"the project: `gcloud projects describe {clients.project}`",
             ) from None
         raise
 
@@ -443,8 +445,8 @@ def plan_jobs(cfg: Config, clients: Any, names: Sequence[str] = (), *, dry_run: 
     off = [a for a in (IAM_API, SCHED_API) if not state.enabled(a)]
     if off:
         raise OperationError(
-            f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} not enabled in this project",
-            hint="run `thothctl apis enable` (or `thothctl init --only apis`)",
+            f"{join(off)} {noun(len(off), 'is')} not enabled in {clients.project}",
+            hint="enable them with `thothctl apis enable`",
         )
     full = build_plan(cfg, clients, state, {}, only=("iam", "jobs"))
     plan = Plan([s for s in full.steps if s.id in INVOKER_STEPS or s.id in wanted], full.project)

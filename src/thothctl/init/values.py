@@ -89,8 +89,8 @@ def _need(
     if not spec.required:
         return ValueNeed(spec, SKIP)
     raise UsageError(
-        f"no value for secret {spec.name}: ${spec.env} is not set and prompting is off",
-        hint=f"set {spec.env} (or run interactively); nothing was changed",
+        f"no value for secret {spec.name}: ${spec.env} is not set, and prompting is off",
+        hint=f"set {spec.env}, or run init at a terminal to be asked for it; nothing was changed",
     )
 
 

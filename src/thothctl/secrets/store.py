@@ -320,7 +320,7 @@ def _access_error(exc: BaseException, name: str, version: str) -> BaseException:
     if code == "NOT_FOUND":
         if "no versions" in msg:
             return NotFoundError(
-                f"secret {name} does not exist or has no versions",
+                f"secret {name} has no version to read",
                 hint=f"add one with `thothctl secrets set {name}`",
             )
         return NotFoundError(f"version {version} of secret {name} does not exist")
@@ -351,6 +351,21 @@ def access(clients: Any, name: str, version: str = "latest") -> tuple[int, bytes
         raise err from None
     number = number_of(response.name)
     return number, _verified_payload(response, f"{name} version {number}")
+
+
+def _exists(clients: Any, name: str) -> bool:
+    try:
+        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
+    except Exception as exc:
+        return code_of(exc) != "NOT_FOUND"
+    return True
+
+
+def require(clients: Any, name: str) -> None:
+    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
+    checked before a value is asked for, so a typo costs no typing."""
+    if not _exists(clients, name):
+        raise not_found(name, clients)
 
 
 def _exists(clients: Any, name: str) -> bool:

@@ -244,8 +244,8 @@ def check_source(source: str | None, from_file: str | None) -> str | None:
         raise UsageError(
             "the only positional value source is '-' (stdin): a secret value is never taken from "
             "the command line",
-            hint="pipe it (`... | thothctl secrets set NAME -`), use --from-file PATH, or run "
-            "interactively to be prompted",
+            hint="pipe it in with '-', read it with --from-file PATH, or run the command at a "
+            "terminal to be asked for it",
         )
     if from_file is not None and from_file != STDIN:
         raise UsageError("give either '-' or --from-file, not both")
