@@ -121,24 +121,6 @@ def _not_about_project(project: str, check: str, exc: Exception) -> None:
         ) from None
 
 
-AREAS = ("apis", "service", "secret", "scheduler", "job")
-
-
-def _area(check: str) -> int:
-    """Where a check's findings go in the report: AREAS order (``service.env.X`` -> service)."""
-    head = check.split(":", 1)[0].split(".", 1)[0]
-    return AREAS.index(head) if head in AREAS else len(AREAS)
-
-
-AREAS = ("apis", "service", "secret", "scheduler", "job")
-
-
-def _area(check: str) -> int:
-    """Where a check's findings go in the report: AREAS order (``service.env.X`` -> service)."""
-    head = check.split(":", 1)[0].split(".", 1)[0]
-    return AREAS.index(head) if head in AREAS else len(AREAS)
-
-
 def _unchecked(check: str, exc: Exception) -> Finding | None:
     """A check that could not run, told by :func:`describe`; None for an unexpected error."""
     try:

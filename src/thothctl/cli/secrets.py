@@ -16,9 +16,6 @@ from thothctl import validate
 from thothctl.cli.complete import complete_secret_name
 from thothctl.cli.context import AppContext, get_ctx
 from thothctl.cli.prompts import read_value
-from thothctl.cli.prompts import read_value
-from thothctl.cli.prompts import read_value
-from thothctl.cli.prompts import read_value
 from thothctl.errors import Cancelled, UsageError
 from thothctl.lazy import lazy
 from thothctl.output import CUT, WRAP, Column, Styled, join, noun, plural, relative_time
@@ -475,13 +472,6 @@ def _render_states(out, name: str, action: str, infos) -> None:
             out.success(f"Version {info.number} of {name} is disabled; it is destroyed at {when}.")
         else:
             out.success(f"{DONE[action]} version {info.number} of {name}.")
-    if action == "disable":
-        out.info("Disabled versions are still billed: destroy them when they are no longer needed.")
-
-
-def _render_states(out, name: str, action: str, infos) -> None:
-    for info in infos:
-        _render_state(out, name, action, info)
     if action == "disable":
         out.info("Disabled versions are still billed: destroy them when they are no longer needed.")
 

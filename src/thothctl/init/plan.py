@@ -32,8 +32,7 @@ from thothctl.errors import NotFoundError, OperationError, UsageError, code_of
 from thothctl.init import apply, values
 from thothctl.plan import CREATE, UNCHANGED, UPDATE, FieldChange, Plan, Step
 from thothctl.schedule import describe_schedule
-from thothctl.words import plural
-from thothctl.words import plural
+from thothctl.words import join, noun, plural
 
 SCOPES = ("apis", "secrets", "iam", "jobs")
 SM_API = "secretmanager.googleapis.com"

@@ -368,51 +368,6 @@ def require(clients: Any, name: str) -> None:
         raise not_found(name, clients)
 
 
-def _exists(clients: Any, name: str) -> bool:
-    try:
-        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
-    except Exception as exc:
-        return code_of(exc) != "NOT_FOUND"
-    return True
-
-
-def require(clients: Any, name: str) -> None:
-    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
-    checked before a value is asked for, so a typo costs no typing."""
-    if not _exists(clients, name):
-        raise not_found(name, clients)
-
-
-def _exists(clients: Any, name: str) -> bool:
-    try:
-        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
-    except Exception as exc:
-        return code_of(exc) != "NOT_FOUND"
-    return True
-
-
-def require(clients: Any, name: str) -> None:
-    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
-    checked before a value is asked for, so a typo costs no typing."""
-    if not _exists(clients, name):
-        raise not_found(name, clients)
-
-
-def _exists(clients: Any, name: str) -> bool:
-    try:
-        clients.secrets.get_secret(request={"name": secret_path(clients, name)})
-    except Exception as exc:
-        return code_of(exc) != "NOT_FOUND"
-    return True
-
-
-def require(clients: Any, name: str) -> None:
-    """Raise the "does not exist" error (with the closest names) unless secret ``name`` exists:
-    checked before a value is asked for, so a typo costs no typing."""
-    if not _exists(clients, name):
-        raise not_found(name, clients)
-
-
 def latest_enabled(clients: Any, name: str) -> tuple[int, bytes] | None:
     """The newest ENABLED version and its value, or None when there is none."""
     enabled = list_versions(clients, name, "ENABLED")
