@@ -10,9 +10,7 @@ import typer
 import thothctl.cli.emulator_gitlab as emulator_gitlab
 from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
-from thothctl.output import CUT, Column
-from thothctl.output import CUT, Column
-from thothctl.output import CUT, Column
+from thothctl.output import CUT, Column, plural
 
 app = typer.Typer(
     help="Run the local emulator of the Google APIs and control its faults and call log.\n\n"
