@@ -121,13 +121,15 @@ def round_(directory: Path, writes: int) -> dict:
     data = directory / "state.db"
     proc, address = serve(data)
     bundle, sm = client(address)
-    setup(address, sm)
-    _, one_s = add_versions(sm, writes // 2, 1, "seq")
-    acked_many, many_s = add_versions(sm, writes - writes // 2, 8, "par")
-    acked = writes // 2 + acked_many
-    os.kill(proc.pid, signal.SIGKILL)  # right after the last acknowledged write
-    proc.wait()
-    bundle.close()
+    try:
+        setup(address, sm)
+        _, one_s = add_versions(sm, writes // 2, 1, "seq")
+        acked_many, many_s = add_versions(sm, writes - writes // 2, 8, "par")
+        acked = writes // 2 + acked_many
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # right after the last acknowledged write
+        proc.wait()
+        bundle.close()
     stray = stray_payload_files(directory, data)
     proc, address = serve(data)
     bundle, sm = client(address)

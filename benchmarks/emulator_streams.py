@@ -97,9 +97,10 @@ def main() -> int:
     from thothctl.emulator.control import call
 
     proc, address = serve()
-    bundle = Clients(ClientSettings(project="thoth-local", emulator_host=address))
     tails: list[Tail] = []
+    bundle = None
     try:
+        bundle = Clients(ClientSettings(project="thoth-local", emulator_host=address))
         call(address, "apis_set", project="thoth-local", enable=["secretmanager.googleapis.com"])
         sm, logging = bundle.secrets.raw, bundle.logging.raw
         latencies(sm, 3)  # warm up
@@ -122,7 +123,8 @@ def main() -> int:
     finally:
         for t in tails:
             t.close()
-        bundle.close()
+        if bundle is not None:
+            bundle.close()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
 

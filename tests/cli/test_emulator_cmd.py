@@ -25,7 +25,7 @@ def served(tmp_path):
             "--port",
             "0",
             "--data",
-            str(tmp_path / "e.json"),
+            str(tmp_path / "e.db"),
             "--operation-ms",
             "0",
             "-o",
@@ -39,7 +39,7 @@ def served(tmp_path):
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
     address = json.loads(line)["address"]
-    yield proc, address, env
+    yield proc, address, {**env, "THOTHCTL_TEST_DATA": str(tmp_path / "e.db")}
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -163,3 +163,95 @@ def test_an_op_the_emulator_refuses_is_a_usage_error(cli):
         bare.stop()
     assert result.exit_code == 2
     assert "emulator refused stub_requests" in result.stderr
+
+
+# --- one emulator per state file; files it cannot use; addresses it cannot take ------------------
+
+
+@pytest.mark.slow  # a served emulator in another process: seconds
+def test_a_second_emulator_on_the_same_state_file_refuses_and_stop_ends_the_first(served):
+    proc, address, env = served
+    data = env["THOTHCTL_TEST_DATA"]
+    second = subprocess.run(
+        [sys.executable, "-m", "thothctl", "emulator", "serve", "--port", "0", "--data", data],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert second.returncode == 2
+    assert second.stderr.startswith(f"error: another emulator (pid {proc.pid}, {address})")
+    assert "listening" not in second.stdout + second.stderr
+
+    # `--emulator` finds the served one through its state file, as it finds the daemon
+    status = subprocess.run(
+        [sys.executable, "-m", "thothctl", "emulator", "status", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env={**env, "THOTHCTL_EMULATOR_DATA": data},
+        timeout=60,
+    )
+    assert json.loads(status.stdout).get("mode") == "serve", (status.stdout, status.stderr)
+    stopped = run(env, address, "emulator", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert proc.wait(timeout=10) == 0
+
+
+def _sqlite_file(path, truncate: bool) -> bytes:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (text TEXT)")  # another program's database
+    db.commit()
+    db.close()
+    if truncate:
+        from thothctl.emulator.server import Emulator
+
+        path.unlink()
+        Emulator(data_file=path).store.stop()
+        path.write_bytes(path.read_bytes()[:100])
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("[]", "it holds JSON (list) that is not an emulator state"),
+        ("null", "it holds JSON (null) that is not an emulator state"),
+        ("", "the file is empty"),
+        ('{"version": 2, "tables": {"projects": {', "the JSON is damaged or truncated"),
+        ('{"version": 7, "tables": {}}', "its format version 7 is not one this thothctl reads"),
+        ("\x00\x01binary", "neither an emulator database nor a JSON state file"),
+        ("sqlite", "it is an SQLite database, but not an emulator's"),
+        ("sqlite-truncated", "the database"),
+    ],
+)
+def test_a_state_file_it_cannot_use_is_refused_in_one_line_and_never_overwritten(
+    cli, tmp_path, content, says
+):
+    data = tmp_path / "state.db"
+    if content.startswith("sqlite"):
+        before = _sqlite_file(data, truncate=content.endswith("truncated"))
+    else:
+        data.write_text(content)
+        before = data.read_bytes()
+    result = cli("emulator", "serve", "--port", "0", "--data", str(data))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot use emulator state {data}: ")
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert "listening" not in result.output
+    assert data.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db", "state.db.lock"]
+
+
+def test_a_busy_port_is_refused_even_when_another_address_of_the_name_is_free(cli):
+    import socket
+
+    with socket.socket() as busy:  # 127.0.0.1:PORT taken; localhost may also mean [::1]:PORT
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("emulator", "serve", "--host", "localhost", "--port", str(port))
+    assert result.exit_code == 2
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert "listening" not in result.output

@@ -47,7 +47,6 @@ EXIT_HELD = 75  # the daemon found the state file held by another emulator
 EXIT_STATE = 2  # the state file cannot be used
 LOG_LIMIT_BYTES = 1 << 20
 DUMMY_TOKEN = "thothctl-emulator-access-token\n"
-GCLOUD_APIS = ("SECRETMANAGER", "CLOUDSCHEDULER", "RUN", "IAM", "SERVICEUSAGE", "LOGGING")
 GCLOUD_OFFLINE = {  # gcloud never phones home while it talks to the emulator
     "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true",
     "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true",
@@ -151,6 +150,7 @@ class StateLock:
         self.path = files(data_file).lock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.held = False
 
     def acquire(self) -> bool:
         import fcntl
@@ -163,6 +163,7 @@ class StateLock:
                 if attempt == 4:
                     return False
                 time.sleep(0.01)
+        self.held = True
         self.withdraw()  # a crashed holder's record is not ours
         return True
 
@@ -176,10 +177,11 @@ class StateLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            with contextlib.suppress(OSError):
-                self.withdraw()
+            if self.held:  # never touch the record of the process that holds it
+                with contextlib.suppress(OSError):
+                    self.withdraw()
             os.close(self._fd)  # closing the descriptor releases the lock
-            self._fd = None
+            self._fd, self.held = None, False
 
 
 def holder(data_file: str | os.PathLike[str]) -> tuple[bool, Record | None]:
@@ -348,6 +350,11 @@ def stop(data_file: str | os.PathLike[str]) -> Record | None:
     return record
 
 
+def running(data_file: str | os.PathLike[str]) -> Record | None:
+    """The record of the emulator serving ``data_file``, if one does."""
+    return holder(data_file)[1]
+
+
 def describe(data_file: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What ``thothctl emulator status`` shows for the emulator serving ``data_file`` (its
     record, and what it says of itself unless it is stale); None when none runs."""
@@ -391,11 +398,14 @@ def token_file(data_file: str | os.PathLike[str] | None) -> Path:
 def exports(
     address: str, rest_address: str | None, data_file: str | None, project: str | None = None
 ) -> dict[str, str]:
-    """The environment that points thothctl and gcloud at the emulator (``env-init``)."""
+    """The environment that points thothctl and gcloud at the emulator (``env-init``): its
+    gRPC address for thothctl; for gcloud, the REST listener as endpoint overrides and proxy
+    (``rest.gcloud_env``), a dummy access token, the project, and no phoning home."""
     env = {"THOTHCTL_EMULATOR_HOST": address}
     if rest_address:
-        for api in GCLOUD_APIS:
-            env[f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"] = f"http://{rest_address}/"
+        from thothctl.emulator.rest import gcloud_env
+
+        env.update(gcloud_env(rest_address))
     env["CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"] = str(token_file(data_file))
     env["CLOUDSDK_CORE_PROJECT"] = project or DEFAULT_PROJECT
     env.update(GCLOUD_OFFLINE)
@@ -468,6 +478,7 @@ def _daemon(args: argparse.Namespace, ready: _Report) -> int:
         return exc.code
     build = args.build or build_id()
     lock.publish(_record(emu, build, args.idle_timeout))
+    emu.activity.touch()  # idle from now, not from before it served
     _log(f"serving {args.data} on {emu.address} (REST {emu.rest_address}), build {build}")
     ready(0)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -577,7 +588,7 @@ def serving_lock(data_file: str | os.PathLike[str]) -> Iterator[StateLock]:
 def publish_serving(lock: StateLock, emu: Any, idle_timeout_s: float = 0.0) -> None:
     """Publish the record of a foreground emulator, so `--emulator` and `status` find it."""
     record = _record(emu, build_id(), idle_timeout_s)
-    record.mode = "serve"
+    record.mode, record.log_file = "serve", None  # it logs to its terminal
     lock.publish(record)
 
 

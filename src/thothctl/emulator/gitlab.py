@@ -34,6 +34,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from thothctl.emulator import serving
 from thothctl.emulator.base import EmulatedService
 
 TOKENS_TABLE = "gitlab.tokens"  # str(id) -> token record (JSON)
@@ -217,13 +218,7 @@ class GitLabStub(EmulatedService):
         httpd.gitlab = self
         self._httpd, self.port = httpd, httpd.server_address[1]
         self._remember_port()
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="emulator-gitlab",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serving.serve_http(httpd, "emulator-gitlab")  # no polling while idle
 
     def _remember_port(self) -> None:
         with self.store.lock:
@@ -234,8 +229,7 @@ class GitLabStub(EmulatedService):
 
     def on_stop(self) -> None:
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+            serving.stop_http(self._httpd)
             self._httpd = None
 
     def on_reset(self) -> None:

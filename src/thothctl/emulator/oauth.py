@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from thothctl.emulator import serving
 from thothctl.emulator.base import EmulatedService
 from thothctl.emulator.faults import TOKEN_ENDPOINT
 
@@ -98,15 +99,11 @@ class OAuthTokens(EmulatedService):
             return
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.tokens = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="emulator-oauth", daemon=True
-        )
-        self._thread.start()
+        self._thread = serving.serve_http(self._httpd, "emulator-oauth")  # no polling while idle
 
     def on_stop(self) -> None:
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+            serving.stop_http(self._httpd)
             self._httpd = None
 
 

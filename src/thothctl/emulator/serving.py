@@ -53,6 +53,11 @@ class Activity:
                 self.streams -= stream
                 self._last = time.monotonic()
 
+    def touch(self) -> None:
+        """Count now as activity (the daemon does when it starts serving)."""
+        with self._lock:
+            self._last = time.monotonic()
+
     def idle_for(self) -> float:
         """Seconds since the last call ended; 0 while one is in flight."""
         with self._lock:
@@ -166,6 +171,27 @@ def client_address(host: str, port: int) -> str:
     if host in WILDCARDS:
         return f"127.0.0.1:{port}"
     return _hostport(host.strip("[]"), port) if ":" in host.strip("[]") else f"{host}:{port}"
+
+
+def serve_http(httpd: Any, name: str) -> threading.Thread:
+    """Serve a stdlib HTTP server in a daemon thread that sleeps while idle (no polling: an
+    idle emulator uses no CPU); stop it with :func:`stop_http`."""
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": None}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop_http(httpd: Any) -> None:
+    """Shut down a server :func:`serve_http` serves: wake its accept loop so it sees the stop."""
+    stopping = threading.Thread(target=httpd.shutdown, daemon=True)
+    stopping.start()
+    while stopping.is_alive():
+        with contextlib.suppress(OSError):
+            socket.create_connection(httpd.server_address[:2], timeout=1).close()
+        stopping.join(0.05)
+    httpd.server_close()
 
 
 def stream_error(exc: Any) -> Any:

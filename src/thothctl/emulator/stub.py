@@ -28,7 +28,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from thothctl.emulator import oidc
+from thothctl.emulator import oidc, serving
 from thothctl.emulator.base import EmulatorError
 
 if TYPE_CHECKING:
@@ -94,18 +94,11 @@ class StubServer:
         httpd.stub = self
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="emulator-stub",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serving.serve_http(httpd, "emulator-stub")  # no polling while idle
 
     def stop(self) -> None:
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+            serving.stop_http(self._httpd)
             self._httpd = None
 
     # --- control -----------------------------------------------------------------------------
