@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from thothctl.errors import Cancelled, ThothError, UsageError
-from thothctl.tables import CUT, GAP, KEEP, WRAP, Column, as_column, cell_lines, layout
+from thothctl.tables import CUT, GAP, KEEP, WRAP, Column, as_column, cell_lines, fit
 from thothctl.words import join, noun, plural
 
 __all__ = [
@@ -264,7 +264,7 @@ class Output:
         from rich.text import Text
 
         texts = [[t for t, _ in row] for row in cells]
-        shown = layout(cols, texts, self.console.width, cell_len)
+        shown, below = fit(cols, texts, self.console.width, cell_len)
         last = len(shown) - 1
 
         def emit(row: Sequence[tuple[str, str]], bold: bool = False) -> None:
@@ -285,8 +285,13 @@ class Output:
         if header:
             emit([(c.header, "") for c in cols], bold=True)
         indent = " " * (shown[0][1] + GAP if len(shown) > 1 else 2)
+        room = max(20, self.console.width - len(indent))
         for r, row in enumerate(cells):
             emit(row)
+            if below is not None:  # a squeezed prose column, on its own lines
+                text, style = row[below]
+                for piece in cell_lines(text, room, WRAP, cell_len, last=True):
+                    self._print(indent + piece, style or cols[below].style)
             if notes is not None and notes[r]:
                 self._print(indent + notes[r], "")
 

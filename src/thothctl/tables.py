@@ -100,3 +100,28 @@ def cell_lines(
         lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
         return lines if last else [cut(line, width, measure) for line in lines]
     return [text if last and fit == KEEP else cut(text, width, measure)]
+
+
+STACK_BELOW = 28  # a prose column narrower than this goes on its own line under the row
+
+
+def fit(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    measure: Callable[[str], int] = len,
+) -> tuple[list[tuple[int, int]], int | None]:
+    """:func:`layout`, and the column to print under each row instead of beside it (or None):
+    when the last column is prose squeezed under ``STACK_BELOW`` cells, or too narrow for one of
+    its words (an identifier would be cut), the row keeps the other columns and the prose gets
+    lines of its own, as wide as the terminal."""
+    shown = layout(columns, rows, width, measure)
+    i, w = shown[-1]
+    natural = _natural(columns[i].header, [r[i] for r in rows], measure)
+    longest = max((measure(word) for r in rows for word in r[i].split()), default=0)
+    squeezed = w < STACK_BELOW or longest > w
+    if len(shown) < 2 or columns[i].fit != WRAP or natural <= w or not squeezed:
+        return shown, None
+    rest = [j for j in range(len(columns)) if j != i]
+    sub = layout([columns[j] for j in rest], [[r[j] for j in rest] for r in rows], width, measure)
+    return [(rest[k], w) for k, w in sub], i

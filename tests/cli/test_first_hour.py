@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import sys
 
 import pytest
@@ -213,12 +214,15 @@ def test_doctor_prints_each_fix_whole_under_its_finding_in_reading_order(cli, em
     billing = next(f for f in report["findings"] if f["check"].endswith(".billing"))
     assert billing["fix"] == "thothctl secrets destroy gitlab-token 1 2 3 --yes"
 
-    shown = cli("doctor", env={"THOTHCTL_FORCE_TTY": "1", "COLUMNS": "80", "NO_COLOR": "1"})
-    lines = shown.stdout.splitlines()
-    assert "FIX" not in lines[0] and "FINDING" in lines[0]
-    fix = next(ln for ln in lines if "fix:" in ln)
-    assert fix.strip() == "fix: thothctl secrets destroy gitlab-token 1 2 3 --yes"
-    assert all(len(ln) <= 80 for ln in lines if "fix:" not in ln), shown.stdout
+    for width in ("80", "200"):
+        shown = cli("doctor", env={"THOTHCTL_FORCE_TTY": "1", "COLUMNS": width})
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout).splitlines()
+        assert "FIX" not in lines[0] and "CHECK" in lines[0]
+        fix = next(ln for ln in lines if "fix:" in ln)
+        assert fix.strip() == "fix: thothctl secrets destroy gitlab-token 1 2 3 --yes"
+        assert all(len(ln) <= int(width) for ln in lines), shown.stdout
+        # identifiers whole: the runtime account's email is never cut or folded
+        assert "thoth-mcp-sa@thoth-local.iam.gserviceaccount.com" in "\n".join(lines)
 
     assert cli(*billing["fix"].split()[1:]).exit_code == 0  # the fix, run as printed
     after = cli("doctor", "-o", "json").json()

@@ -86,3 +86,15 @@ def test_the_layout_prefers_dropping_to_squeezing():
     widths = dict(layout(COLUMNS, ROWS, 80))
     assert 6 not in widths and 1 not in widths  # TARGET, then JOB ID
     assert widths[0] == len("hourly-incremental-sync")
+
+
+def test_prose_squeezed_narrow_goes_on_its_own_line_under_the_row():
+    columns = [Column(""), Column("CHECK"), Column("FINDING", fit=WRAP)]
+    check = "secret:google-application-credentials.access"
+    finding = f"{EMAIL} can access it"
+    lines = render(80, columns, [["✓ ok", check, finding]])
+    assert lines[0].split() == ["CHECK"]  # the prose column's header goes with it
+    assert lines[1].split() == ["✓", "ok", check]
+    assert EMAIL in lines[2] and lines[2].startswith(" " * len("✓ ok  "))  # whole, below
+    wide = render(200, columns, [["✓ ok", check, finding]])
+    assert len(wide) == 2 and wide[1].rstrip().endswith("can access it")

@@ -132,7 +132,7 @@ def _render_plan(out: Any, plan: Any) -> None:
             Column("ACTION"),
             Column("KIND"),
             Column("RESOURCE", fit=WRAP),
-            Column("DETAIL", fit=WRAP),
+            Column("DETAIL", fit=WRAP, style="dim"),
         ],
         rows,
         title=f"Plan for {plan.project}: {counts['create']} to create, {counts['update']} to "
