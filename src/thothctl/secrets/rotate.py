@@ -37,6 +37,7 @@ from thothctl.secrets.store import (
     set_state,
 )
 from thothctl.secrets.values import SecretValue, crc32c, spec_for
+from thothctl.words import join, noun, plural
 
 
 class NoteKind(StrEnum):
@@ -179,8 +180,8 @@ def _notes(result: RotateResult, all_versions: list[VersionInfo]) -> None:
         result.notes.append(
             Note(
                 NoteKind.PROTECTED,
-                f"left version(s) {', '.join(map(str, result.protected))} enabled: the Cloud Run "
-                "service pins them (rerun with --update-service to move it)",
+                f"left {noun(len(result.protected), 'version')} {join(result.protected)} enabled: "
+                "the Cloud Run service pins them; rerun with --update-service to move it",
             )
         )
     newest = max(result.kept, default=result.add.version)
@@ -197,7 +198,7 @@ def _notes(result: RotateResult, all_versions: list[VersionInfo]) -> None:
         result.notes.append(
             Note(
                 NoteKind.BILLED,
-                f"{billed} disabled version(s) are still billed as active versions; "
+                f"{plural(billed, 'disabled version')} {noun(billed, 'is')} still billed as active; "
                 "destroy them with --destroy-old or `thothctl secrets destroy` when no longer needed",
             )
         )
