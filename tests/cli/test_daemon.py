@@ -46,7 +46,7 @@ def test_the_emulator_outlives_the_command_that_started_it(cli, local_emulator):
     applied = cli("--emulator", "jobs", "apply")
     assert applied.exit_code == 0, applied.output
     # the stub answers slowly: the attempt is still running when `jobs run` has exited
-    assert cli("--emulator", "emulator", "stub", "set", "--delay", "1").exit_code == 0
+    assert cli("--emulator", "emulator", "stub", "set", "--delay", "0.5").exit_code == 0
     run = cli("--emulator", "jobs", "run", "daily-sync")
     assert run.exit_code == 0, run.output
     end = time.monotonic() + 20
@@ -104,7 +104,6 @@ def test_a_caller_reading_the_output_is_never_held_open_by_the_daemon(local_emul
     fds = os.listdir(f"/proc/{record.pid}/fd") if os.path.isdir("/proc") else []
     pipes = [fd for fd in fds if os.readlink(f"/proc/{record.pid}/fd/{fd}").startswith("pipe:")]
     assert not pipes, "the daemon holds no pipe of its caller"
-    assert json.loads(thothctl("--emulator", "apis", "status", "-o", "json").stdout)
 
 
 def test_a_state_file_that_cannot_be_read_is_refused_and_left_alone(cli, local_emulator):
@@ -146,7 +145,7 @@ def test_a_daemon_of_another_build_is_replaced_never_talked_to(cli, local_emulat
 @pytest.mark.slow  # kill -9 and a second daemon
 def test_a_crashed_daemon_is_replaced_with_every_acknowledged_write(cli, local_emulator):
     assert cli("--emulator", "apis", "enable", "secretmanager").exit_code == 0
-    for n in range(5):
+    for n in range(2):
         made = cli("--emulator", "secrets", "create", f"s{n}")
         assert made.exit_code == 0, made.output
     crashed = daemon.running(local_emulator)
@@ -155,7 +154,7 @@ def test_a_crashed_daemon_is_replaced_with_every_acknowledged_write(cli, local_e
 
     listed = cli("--emulator", "secrets", "list", "-o", "json")
     assert listed.exit_code == 0, listed.output
-    assert {f"s{n}" for n in range(5)} <= {s["name"] for s in listed.json()}
+    assert {"s0", "s1"} <= {s["name"] for s in listed.json()}
     assert daemon.running(local_emulator).pid != crashed.pid
 
 
@@ -169,10 +168,10 @@ def test_an_idle_daemon_stops_by_itself(cli, local_emulator):
 
 
 @pytest.mark.slow  # two processes and a daemon: seconds
-def test_logs_follow_in_one_terminal_sees_a_run_from_another(local_emulator):
+def test_logs_follow_in_one_terminal_sees_a_run_from_another(cli, local_emulator):
     for step in (("apis", "enable"), ("jobs", "apply")):
-        done = thothctl("--emulator", *step)
-        assert done.returncode == 0, done.stderr
+        done = cli("--emulator", *step)
+        assert done.exit_code == 0, done.output
     follower = subprocess.Popen(
         [sys.executable, "-m", "thothctl", "--emulator", "logs", "jobs", "-f"],
         stdout=subprocess.PIPE,
@@ -180,11 +179,10 @@ def test_logs_follow_in_one_terminal_sees_a_run_from_another(local_emulator):
         text=True,
     )
     try:
-        assert "Following" in follower.stderr.readline()
-        time.sleep(1.0)  # let the follower's stream open
-        run = thothctl("--emulator", "jobs", "run", "daily-sync", "--wait", "--timeout", "30s")
-        assert run.returncode == 0, run.stderr
-        time.sleep(1.0)  # let the follower's tail deliver the attempt
+        assert "Following" in follower.stderr.readline()  # its stream is open
+        run = cli("--emulator", "jobs", "run", "daily-sync", "--wait", "--timeout", "30s")
+        assert run.exit_code == 0, run.output
+        time.sleep(0.5)  # let the follower's tail deliver the attempt
     finally:
         follower.send_signal(signal.SIGINT)
         out, err = follower.communicate(timeout=30)
