@@ -124,12 +124,12 @@ def test_a_bad_idle_timeout_is_a_usage_error(cli, local_emulator):
 
 
 @pytest.mark.slow  # two daemons one after the other
-def test_a_daemon_of_another_build_is_replaced_never_talked_to(cli, local_emulator):
+def test_a_daemon_of_an_older_build_is_replaced_never_talked_to(cli, local_emulator):
     assert cli("emulator", "start").exit_code == 0
     old = daemon.running(local_emulator)
     # every call the old one answered would fail: the next command must not reach it
     assert cli("--emulator", "emulator", "faults", "set", "--fail-rate", "1").exit_code == 0
-    stale = {**old.to_json(), "build": "0.0.1+an-older-thothctl"}
+    stale = {**old.to_json(), "version": "0.0.1", "build": "0.0.1+1-an-older-thothctl"}
     with open(f"{local_emulator}.lock", "r+") as fh:  # as an older thothctl published it
         fh.truncate(0)
         fh.write(json.dumps(stale))
@@ -179,7 +179,11 @@ def test_logs_follow_in_one_terminal_sees_a_run_from_another(cli, local_emulator
         text=True,
     )
     try:
-        assert "Following" in follower.stderr.readline()  # its stream is open
+        assert "Following" in follower.stderr.readline()
+        end = time.monotonic() + 20
+        while cli("emulator", "status", "-o", "json").json()["streams"] < 1:  # its stream is open
+            assert time.monotonic() < end, "the follower never opened its stream"
+            time.sleep(0.1)
         run = cli("--emulator", "jobs", "run", "daily-sync", "--wait", "--timeout", "30s")
         assert run.exit_code == 0, run.output
         time.sleep(0.5)  # let the follower's tail deliver the attempt

@@ -497,6 +497,7 @@ def status(ctx: typer.Context, host: str | None = _HOST_OPT) -> None:
                 ("mode", result.get("mode", "")),
                 ("uptime", _duration(result.get("uptime_s"))),
                 ("idle timeout", _duration(result.get("idle_timeout_s"))),
+                ("open streams", result.get("streams", "")),
                 ("jobs scheduled", result.get("jobs_scheduled", "")),
                 ("next fire", f"{nxt} ({result.get('next_job')})" if nxt else "none"),
                 ("log", result.get("log_file") or ""),

@@ -18,14 +18,13 @@ Files beside the state file ``S``:
 A daemon started by another build of thothctl (an upgrade, or an edited checkout) is stale: it is
 stopped (SIGTERM, then SIGKILL) and replaced, never talked to. The daemon detaches fully: the
 launcher runs it in a new session with stdin from /dev/null and stdout/stderr to ``S.log``, and it
-forks once more so no command waits on it, so ``$(thothctl --emulator secrets list)`` and CI
+(``daemon_main``) forks once more so no command waits on it, so ``$(thothctl --emulator secrets list)`` and CI
 pipes never hang. It stops after ``idle timeout`` seconds without a call, unless a job's
 execution is in flight (0: never), on SIGTERM, and on ``thothctl emulator stop``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -87,10 +86,19 @@ class Record:
 
     @classmethod
     def parse(cls, text: str) -> Record | None:
+        """The record in a lock file; one of another thothctl (fields missing or added) still
+        names its pid, and its unknown build makes it stale. None: no record (yet)."""
         try:
             raw = json.loads(text)
-            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
-        except (ValueError, TypeError):
+            pid = int(raw["pid"])
+        except (ValueError, TypeError, KeyError):
+            return None
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw and k != "pid"}
+        defaults = {"address": "", "rest_address": None, "build": "unknown", "version": "unknown"}
+        defaults |= {"data_file": "", "started": 0.0, "idle_timeout_s": 0.0, "log_file": None}
+        try:
+            return cls(pid=pid, **(defaults | known))
+        except TypeError:
             return None
 
 
@@ -125,19 +133,40 @@ _BUILD: str | None = None
 
 
 def build_id() -> str:
-    """This thothctl's version and a digest of its source files (size, mtime): a daemon of
-    another build is stale."""
+    """``VERSION+NEWEST-DIGEST``: this thothctl's version, the mtime of its newest source file and
+    a digest of its source files (size, mtime), so an upgrade or an edited checkout is another
+    build (see :func:`is_stale`)."""
     global _BUILD
     if _BUILD is None:
         import thothctl
 
         root = Path(thothctl.__file__).parent
         digest = hashlib.sha256(thothctl.__version__.encode())
+        newest = 0
         for path in sorted(root.rglob("*.py")):
             stat = path.stat()
+            newest = max(newest, stat.st_mtime_ns)
             digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        _BUILD = f"{thothctl.__version__}+{digest.hexdigest()[:12]}"
+        _BUILD = f"{thothctl.__version__}+{newest}-{digest.hexdigest()[:12]}"
     return _BUILD
+
+
+def _order(build: str) -> tuple[tuple[int, ...], int] | None:
+    version, _, rest = build.partition("+")
+    newest = rest.split("-", 1)[0]
+    numbers = tuple(int(n) for n in version.split(".") if n.isdigit())
+    return (numbers, int(newest)) if numbers and newest.isdigit() else None
+
+
+def is_stale(record: Record) -> bool:
+    """Whether the emulator of ``record`` runs an older build than this thothctl (an older
+    version, or older source files of this version): it is replaced, never talked to. One of a
+    newer build is used as it is: a command started before an upgrade must not stop it."""
+    mine = build_id()
+    if record.build == mine:
+        return False
+    theirs, ours = _order(record.build), _order(mine)
+    return theirs is None or ours is None or theirs < ours
 
 
 # --- the lock and the record ---------------------------------------------------------------
@@ -239,7 +268,7 @@ def ensure(data_file: str | os.PathLike[str], idle_timeout: str | None = None) -
     launcher: subprocess.Popen | None = None
     while time.monotonic() < deadline:
         held, record = holder(f.data)
-        if record is not None and record.build == build_id():
+        if record is not None and not is_stale(record):
             if launcher is not None:
                 launcher.wait(START_TIMEOUT_S)  # it exits once the daemon serves: reap it
             return record
@@ -269,7 +298,7 @@ def _launch(f: Files, idle_timeout_s: float) -> subprocess.Popen:
     argv = ["--data", str(f.data), "--idle-timeout", repr(idle_timeout_s), "--build", build_id()]
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "thothctl.emulator.daemon", *argv],
+            [sys.executable, "-m", "thothctl.emulator.daemon_main", *argv],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -364,7 +393,7 @@ def describe(data_file: str | os.PathLike[str]) -> dict[str, Any] | None:
     if record is None:
         return {"running": True, "starting": True, "data_file": str(files(data_file).data)}
     info: dict[str, Any] = {"running": True, **record.to_json()}
-    info["stale"] = record.build != build_id()
+    info["stale"] = is_stale(record)
     if not info["stale"]:  # never talk to a stale one
         from thothctl.emulator import control
 
@@ -412,115 +441,8 @@ def exports(
     return env
 
 
-# --- the daemon process ----------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m thothctl.emulator.daemon")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT_S)
-    parser.add_argument("--build", default=None)
-    args = parser.parse_args(argv)
-    read, write = os.pipe()
-    if os.fork():  # the launcher: exit once the daemon serves, with how it went
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            answer = pipe.read().decode(errors="replace")
-        return int(answer) if answer.isdigit() else 1
-    os.close(read)
-    report = _Report(write)
-    code = 1
-    try:
-        code = _daemon(args, report)
-    finally:
-        report(code)
-    return code
-
-
-class _Report:
-    """Tells the launcher, once, how starting went (an exit code), then closes the pipe."""
-
-    def __init__(self, fd: int):
-        self._fd: int | None = fd
-
-    def __call__(self, code: int) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        with contextlib.suppress(OSError):
-            os.write(fd, str(code).encode())
-        os.close(fd)
-
-
-def _log(message: str) -> None:
-    """A line in the daemon's log file (its stderr)."""
-    import logging
-
-    logging.getLogger("thothctl.emulator.daemon").warning(message)
-
-
-def _daemon(args: argparse.Namespace, ready: _Report) -> int:
-    """Serve the state file until idle, stopped or signalled. Reports to ``ready`` once serving."""
-    import logging
-
-    logging.basicConfig(
-        level=logging.WARNING, format=f"%(asctime)s [{os.getpid()}] %(name)s: %(message)s"
-    )
-    lock = StateLock(args.data)
-    if not lock.acquire():
-        _log(f"another emulator serves {args.data}")
-        return EXIT_HELD
-    try:
-        emu = _start(args)
-    except _StartError as exc:
-        lock.release()
-        _log(f"error: {exc}")
-        return exc.code
-    build = args.build or build_id()
-    lock.publish(_record(emu, build, args.idle_timeout))
-    emu.activity.touch()  # idle from now, not from before it served
-    _log(f"serving {args.data} on {emu.address} (REST {emu.rest_address}), build {build}")
-    ready(0)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *a: emu.shutdown_requested.set())
-    try:
-        reason = _serve(emu, lock, build, args.idle_timeout)
-        _log(f"stopping: {reason}")
-    finally:
-        lock.withdraw()
-        emu.stop()
-        lock.release()
-    return 0
-
-
-class _StartError(Exception):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
-def _start(args: argparse.Namespace) -> Any:
-    try:
-        from thothctl.emulator.server import Emulator
-        from thothctl.emulator.store import StateFileError
-
-        try:
-            emu = Emulator(data_file=args.data)
-        except StateFileError as exc:
-            raise _StartError(str(exc), EXIT_STATE) from None
-        emu.start("127.0.0.1", 0)
-        token_file(args.data)
-        return emu
-    except _StartError:
-        raise
-    except Exception as exc:
-        import logging
-
-        logging.getLogger("thothctl.emulator.daemon").exception("the emulator failed to start")
-        raise _StartError(f"{type(exc).__name__}: {exc}", 1) from None
-
-
-def _record(emu: Any, build: str, idle_timeout_s: float) -> Record:
+def record_of(emu: Any, build: str, idle_timeout_s: float) -> Record:
+    """The status record of ``emu``, serving as this process."""
     from thothctl import __version__
 
     return Record(
@@ -534,35 +456,6 @@ def _record(emu: Any, build: str, idle_timeout_s: float) -> Record:
         idle_timeout_s=idle_timeout_s,
         log_file=str(files(emu.store.path).log),
     )
-
-
-def _busy(emu: Any) -> bool:
-    """A job's execution is in flight, or one is due: the daemon is not idle."""
-    for svc in emu.services:
-        executor = getattr(svc, "executor", None)
-        if executor is not None and executor.running():
-            return True
-    return False
-
-
-def _serve(emu: Any, lock: StateLock, build: str, idle_timeout_s: float) -> str:
-    """Wait until stopped, or idle for ``idle_timeout_s`` (0: never). Returns why it ended."""
-    while True:
-        if idle_timeout_s <= 0:
-            if emu.shutdown_requested.wait(3600):
-                return "stop requested"
-            continue
-        idle = 0.0 if _busy(emu) else emu.activity.idle_for()
-        if idle < idle_timeout_s:
-            if emu.shutdown_requested.wait(idle_timeout_s - idle):
-                return "stop requested"
-            continue
-        lock.withdraw()  # new callers wait for a new daemon; one that just read the record...
-        if emu.shutdown_requested.wait(IDLE_GRACE_S):
-            return "stop requested"
-        if emu.activity.idle_for() >= IDLE_GRACE_S and not _busy(emu):
-            return f"idle for {idle_timeout_s:g} s"
-        lock.publish(_record(emu, build, idle_timeout_s))  # ...was served: keep going
 
 
 @contextlib.contextmanager
@@ -587,10 +480,6 @@ def serving_lock(data_file: str | os.PathLike[str]) -> Iterator[StateLock]:
 
 def publish_serving(lock: StateLock, emu: Any, idle_timeout_s: float = 0.0) -> None:
     """Publish the record of a foreground emulator, so `--emulator` and `status` find it."""
-    record = _record(emu, build_id(), idle_timeout_s)
+    record = record_of(emu, build_id(), idle_timeout_s)
     record.mode, record.log_file = "serve", None  # it logs to its terminal
     lock.publish(record)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

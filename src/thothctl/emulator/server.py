@@ -442,6 +442,7 @@ class Emulator:
             "data_file": str(self.store.path) if self.store.path else None,
             "uptime_s": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "idle_s": round(self.activity.idle_for(), 1),
+            "streams": self.activity.streams,  # open streams: `logs -f` followers
             "jobs_scheduled": 0,
             "next_fire": None,
             "next_job": None,
