@@ -83,3 +83,20 @@ def test_page_tokens_the_emulator_issued_still_page_through(clients, apis):
         for s in sm.list_secrets(request={"parent": PARENT, "page_size": 1})
     ]
     assert names == ["c", "b", "a"]
+
+
+@pytest.mark.parametrize("depth", [50, 100_000])
+def test_a_deeply_nested_rest_body_is_invalid_argument(apis, depth):
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = '{"labels":' * depth + "1" + "}" * depth
+    url = f"http://{apis.rest_address}/v1/{PARENT}/secrets?secretId=nested"
+    request = urllib.request.Request(
+        url, data=body.encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=30)
+    error = json.loads(answer.value.read())["error"]
+    assert (answer.value.code, error["status"]) == (400, "INVALID_ARGUMENT"), error

@@ -168,6 +168,8 @@ def build_request(
             data = json.loads(body.decode("utf-8") or "{}") if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as exc:
             raise _bad_payload(f"Unexpected token. {exc}") from None
+        except RecursionError:  # a body nested deeper than any message: bad input, not a bug
+            raise _bad_payload("The JSON payload is nested too deeply.") from None
         target = msg if body_field == "*" else getattr(msg, _body_field(msg, body_field))
         try:
             json_format.ParseDict(data, target)
