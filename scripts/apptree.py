@@ -160,8 +160,10 @@ def command_tree() -> dict[str, Any]:
 
     from thothctl.cli import app
     from thothctl.cli.guard import global_options
+    from thothctl.cli.helpstyle import readable_tree
 
     root = get_command(app)
+    readable_tree(root)  # help as `--help` shows it
     ctx = root.make_context(PROG, [], resilient_parsing=True)
     return _node(root, ctx, [], set(global_options(root)))
 

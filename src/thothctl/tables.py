@@ -9,7 +9,6 @@ command (``fit="keep"``, the default) is never broken nor cut while any table at
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -97,6 +96,8 @@ def cell_lines(
     unless this is the last column, which may run on); anything else is one line, cut with an
     ellipsis only when even the minimum did not fit."""
     if fit == WRAP and measure(text) > width:
+        import textwrap  # only when something wraps: not on every start
+
         lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
         return lines if last else [cut(line, width, measure) for line in lines]
     return [text if last and fit == KEEP else cut(text, width, measure)]

@@ -64,25 +64,46 @@ class ConventionalArgument(TyperArgument):
 
 
 def conventional(command: Any) -> None:
-    """Give ``command`` and every command under it conventional metavars and wrapping help."""
-    command.help = reflow(command.help)
-    if command.short_help:
-        command.short_help = _code(command.short_help)
+    """Give ``command`` and every command under it conventional metavars, and help that wraps
+    (rewritten when the help is first shown: most runs never show it)."""
     for param in getattr(command, "params", []):
         _metavar(param)
-        if getattr(param, "help", None):
-            param.help = _code(param.help)
-    original = command.get_help_option
+    original_option, original_format = command.get_help_option, command.format_help
 
     def help_option(ctx: Any) -> Any:
-        option = original(ctx)
+        option = original_option(ctx)
         if option is not None:
             option.metavar = ""  # a flag: no <bool>
         return option
 
-    command.get_help_option = help_option
+    def format_help(ctx: Any, formatter: Any) -> None:
+        for shown in (command, *getattr(command, "commands", {}).values()):
+            readable(shown)
+        return original_format(ctx, formatter)
+
+    command.get_help_option, command.format_help = help_option, format_help
     for sub in getattr(command, "commands", {}).values():
         conventional(sub)
+
+
+def readable(command: Any) -> None:
+    """Rewrite ``command``'s help for the terminal once: paragraphs that wrap, code in bold."""
+    if getattr(command, "thothctl_readable", False):
+        return
+    command.thothctl_readable = True
+    command.help = reflow(command.help)
+    if command.short_help:
+        command.short_help = _code(command.short_help)
+    for param in getattr(command, "params", []):
+        if getattr(param, "help", None):
+            param.help = _code(param.help)
+
+
+def readable_tree(command: Any) -> None:
+    """:func:`readable` for ``command`` and every command under it (the docs generator)."""
+    readable(command)
+    for sub in getattr(command, "commands", {}).values():
+        readable_tree(sub)
 
 
 def conventional_params(params: list[Any]) -> list[Any]:
