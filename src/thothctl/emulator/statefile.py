@@ -38,6 +38,15 @@ def open_state(
     path: Path, decode: Callable[[Rows], Rows], dumps: Callable[[Any], str]
 ) -> tuple[Rows, sqlite3.Connection]:
     """The tables stored in ``path`` (decoded) and an open connection to write to it."""
+    try:
+        return _open(path, decode, dumps)
+    except OSError as exc:  # a directory it may not write to, a full disk, ...
+        raise StateFileError(f"{exc.strerror or exc} ({exc.filename or path})") from None
+
+
+def _open(
+    path: Path, decode: Callable[[Rows], Rows], dumps: Callable[[Any], str]
+) -> tuple[Rows, sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     if not path.exists():
