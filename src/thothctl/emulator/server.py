@@ -241,6 +241,7 @@ class Dispatcher:
         HTTP status of its gRPC code; the log records the gRPC code of the HTTP status."""
         outcome: dict[str, Any] = {"code": "OK", "fault": None}
         start = time.time()
+        self.emu.activity.touch()  # a call, for the daemon's idle timeout
         try:
             decision = self.emu.faults.decide(method)
             if decision.latency:
