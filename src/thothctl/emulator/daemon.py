@@ -172,6 +172,17 @@ def is_stale(record: Record) -> bool:
 # --- the lock and the record ---------------------------------------------------------------
 
 
+def _fcntl() -> Any:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        raise DaemonError(
+            "the local emulator daemon needs a POSIX system (Linux, macOS)",
+            hint="serve one with `thothctl emulator serve` and set THOTHCTL_EMULATOR_HOST",
+        ) from None
+    return fcntl
+
+
 class StateLock:
     """The exclusive lock on a state file, and the status record published in it."""
 
@@ -182,8 +193,7 @@ class StateLock:
         self.held = False
 
     def acquire(self) -> bool:
-        import fcntl
-
+        fcntl = _fcntl()
         for attempt in range(5):  # a probe (holder()) holds a shared lock for microseconds
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -216,8 +226,7 @@ class StateLock:
 def holder(data_file: str | os.PathLike[str]) -> tuple[bool, Record | None]:
     """Whether a live process holds the state file, and its record (None while it starts, or
     when it is an older thothctl that published no record)."""
-    import fcntl
-
+    fcntl = _fcntl()
     path = files(data_file).lock
     try:
         fd = os.open(path, os.O_RDONLY)
