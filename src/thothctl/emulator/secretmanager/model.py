@@ -330,7 +330,9 @@ class SecretManagerModel:
         if secret is None and not loc:
             raise base.invalid("Secret must be provided.")
         # A regional secret needs nothing but its id (Google's regional quickstart sends none).
-        secret = types.Secret.deserialize(types.Secret.serialize(secret if secret is not None else types.Secret()))
+        secret = types.Secret.deserialize(
+            types.Secret.serialize(secret if secret is not None else types.Secret())
+        )
         # Tags are input-only: bound at creation, never stored on or returned with the secret.
         secret.tags = {}
         self._check_replication(secret, loc)
