@@ -38,16 +38,18 @@ for _var in ("CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "COLUMNS", "NO_COL
     os.environ.pop(_var, None)
 
 _SLOW_DIRS = ("reliability",)
+# Whole files of multi-process tests: a daemon, real shells, fresh interpreters timed for imports.
+_SLOW_FILES = ("test_daemon.py", "test_startup.py", "test_completions.py")
 _MARK = "THOTHCTL_TEST_MARK"
 _MARKS = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config, items):
-    """The reliability suite (faults, races, kills, load) is the slow lane: `-m "not slow"` skips
-    it, and any test marked slow by hand joins it."""
+    """The reliability suite (faults, races, kills, load) and the multi-process files are the slow
+    lane: `-m "not slow"` skips them, and any test marked slow by hand joins them."""
     for item in items:
-        parts = Path(str(item.fspath)).parts
-        if any(d in parts for d in _SLOW_DIRS):
+        path = Path(str(item.fspath))
+        if any(d in path.parts for d in _SLOW_DIRS) or path.name in _SLOW_FILES:
             item.add_marker(pytest.mark.slow)
 
 
@@ -172,6 +174,18 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+_COMMANDS: dict[int, object] = {}
+
+
+def _session_command(typer_app):
+    from typer.main import get_command
+
+    key = id(typer_app)
+    if key not in _COMMANDS:
+        _COMMANDS[key] = get_command(typer_app)
+    return _COMMANDS[key]
+
+
 @pytest.fixture
 def cli(monkeypatch, tmp_path) -> Iterator:
     """Run thothctl in-process like a user would: ``cli("secrets", "list", "-o", "json")``.
@@ -179,12 +193,16 @@ def cli(monkeypatch, tmp_path) -> Iterator:
     Runs in a temporary working directory (so no stray thothctl.toml is picked up) with a fixed
     terminal width. ``input`` feeds stdin; ``env`` adds environment variables.
     """
+    import typer.testing
     from typer.testing import CliRunner
 
     from thothctl.cli import app
 
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
+    # The runner rebuilds the click command tree on every invoke (~16 ms); the tree of one app is
+    # the same for a whole session, so build it once.
+    monkeypatch.setattr(typer.testing, "_get_command", _session_command)
 
     def run(
         *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None
