@@ -66,9 +66,16 @@ def exec_command(
     env = lib.exec_environment(resolved, os.environ)
     app_ctx.close()
     out.flush()
+    import signal
+
+    # Python ignores SIGPIPE and an exec'd program inherits that: restore the default so
+    # `thothctl exec -- yes | head -1` ends like `yes | head -1` (141), not with a write error.
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         EXECVPE(args[0], args, env)
     except FileNotFoundError:
         raise ThothError(f"command not found: {args[0]}", exit_code=127) from None
     except PermissionError:
         raise ThothError(f"permission denied running {args[0]}", exit_code=126) from None
+    finally:  # only reached when the exec did not happen
+        signal.signal(signal.SIGPIPE, previous)
