@@ -162,7 +162,18 @@ def root(
 
 
 def _register() -> None:
-    from thothctl.cli import apis, cost, doctor, emulator, exec, init, jobs, logs, secrets
+    from thothctl.cli import (
+        apis,
+        cost,
+        doctor,
+        emulator,
+        emulator_gitlab,
+        exec,
+        init,
+        jobs,
+        logs,
+        secrets,
+    )
     from thothctl.cli import config as config_cli
 
     app.command("init", rich_help_panel="Setup")(init.init_command)
@@ -178,6 +189,7 @@ def _register() -> None:
     app.command("logs", rich_help_panel="Observe")(logs.logs_command)
     app.command("doctor", rich_help_panel="Observe")(doctor.doctor_command)
     app.command("cost", rich_help_panel="Observe")(cost.cost_command)
+    emulator.app.add_typer(emulator_gitlab.app, name="gitlab")
     app.add_typer(emulator.app, name="emulator", rich_help_panel="Local emulator")
     register_complete_command(app)
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-import thothctl.cli.emulator_gitlab as emulator_gitlab
 from thothctl.cli.context import get_ctx
 from thothctl.errors import OperationError, UsageError
 from thothctl.output import CUT, Column, plural
@@ -31,7 +30,6 @@ faults_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(faults_app, name="faults")
-app.add_typer(emulator_gitlab.app, name="gitlab")
 
 _HOST_OPT = typer.Option(
     None,

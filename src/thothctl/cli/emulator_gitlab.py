@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -10,7 +9,8 @@ import typer
 
 from thothctl import validate
 from thothctl.cli.context import get_ctx
-from thothctl.errors import OperationError, UsageError
+from thothctl.cli.emulator import _HOST_OPT, _call
+from thothctl.errors import UsageError
 
 app = typer.Typer(
     help="The emulator's GitLab: access tokens to try token checks and self-rotation locally.\n\n"
@@ -27,29 +27,6 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
-
-_HOST_OPT = typer.Option(
-    None,
-    "--host-addr",
-    envvar="THOTHCTL_EMULATOR_HOST",
-    help="Emulator address (host:port).",
-    show_default=False,
-)
-
-
-def _call(ctx: typer.Context, host: str | None, op: str, **args: Any) -> Any:
-    """One control-plane operation on the running emulator (with --emulator, the embedded one);
-    its errors become thothctl's."""
-    from thothctl.emulator import control
-
-    app_ctx = get_ctx(ctx)
-    address = host or os.environ.get("THOTHCTL_EMULATOR_HOST", "")
-    if not address and app_ctx.opts.emulator:
-        address = app_ctx.clients.emulator_host or ""
-    try:
-        return control.call(address, op, **args)
-    except control.ControlError as exc:
-        raise (UsageError if exc.usage else OperationError)(exc.message, hint=exc.hint) from None
 
 
 def _days(text: str) -> int:
