@@ -371,7 +371,10 @@ class Output:
 
     def command(self, text: str) -> str:
         """A ``thothctl …`` command as it must be typed here: with the global options that chose
-        this context (``--emulator``, ``--env``, ``--project``, …; see ``command_prefix``)."""
+        this context (``--emulator``, ``--env``, ``--project``, …; see ``command_prefix``). Each
+        command of a pipeline (``a | b``) gets them."""
+        if " | " in text:
+            return " | ".join(self.command(part) for part in text.split(" | "))
         if self.command_prefix == PROG or not (text == PROG or text.startswith(PROG + " ")):
             return text
         words = text.split()
@@ -382,6 +385,13 @@ class Output:
             if option not in words:
                 add.append(word)
         return " ".join([PROG, *add]) + text[len(PROG) :]
+
+    def prose(self, text: str) -> str:
+        """Text for a table cell: `code` spans lose their backticks, and a ``thothctl …``
+        command in one gets this context's global options."""
+        return "".join(
+            self.command(part) if i % 2 else part for i, part in enumerate(_CODE_SPAN.split(text))
+        )
 
     def next_steps(self, commands: Sequence[str]) -> None:
         """ "Next:" and one command per line, each runnable as printed."""

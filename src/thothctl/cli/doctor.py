@@ -71,7 +71,7 @@ def _table(out: Output, report: lib.Report, *, problems_only: bool) -> None:
     ]
     out.table(
         [Column(""), Column("CHECK"), Column("FINDING", fit=WRAP)],
-        [[LEVEL_CELL[f.level], f.check, f.message.replace("`", "")] for f in shown],
+        [[LEVEL_CELL[f.level], f.check, out.prose(f.message)] for f in shown],
         notes=[f"fix: {out.command(f.fix)}" if f.fix else None for f in shown],
     )
     warnings = plural(len(report.warnings), "warning")
