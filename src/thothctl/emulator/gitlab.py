@@ -31,7 +31,6 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from thothctl.emulator import serving
@@ -157,37 +156,6 @@ def _expiry(params: dict[str, str]) -> tuple[dt.date | None, str | None]:
     return when, None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    gitlab: GitLabStub
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, payload = self.server.gitlab.serve(self.command, self.path, self.headers, body)
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
-
-
 class GitLabStub(EmulatedService):
     """The GitLab stub: token state in the store, an HTTP server on a loopback port, control
     ops for creating, revoking and listing tokens."""
@@ -197,7 +165,7 @@ class GitLabStub(EmulatedService):
 
     def __init__(self, emulator: Any):
         super().__init__(emulator)
-        self._httpd: _Server | None = None
+        self._httpd: serving.JsonHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
@@ -212,10 +180,9 @@ class GitLabStub(EmulatedService):
         with self.store.lock:
             wanted = int(self.store.table(STATE_TABLE).get("server", {}).get("port") or 0)
         try:
-            httpd = _Server((self.emu.stub_host, wanted), _Handler)
+            httpd = serving.JsonHTTPServer((self.emu.stub_host, wanted), self._answer)
         except OSError:
-            httpd = _Server((self.emu.stub_host, 0), _Handler)
-        httpd.gitlab = self
+            httpd = serving.JsonHTTPServer((self.emu.stub_host, 0), self._answer)
         self._httpd, self.port = httpd, httpd.server_address[1]
         self._remember_port()
         self._thread = serving.serve_http(httpd, "emulator-gitlab")  # no polling while idle
@@ -236,6 +203,10 @@ class GitLabStub(EmulatedService):
         """Keep listening on the same port (the tables were cleared: remember it again)."""
         if self._httpd is not None:
             self._remember_port()
+
+    def _answer(self, handler: Any, body: bytes) -> serving.JsonAnswer:
+        status, payload = self.serve(handler.command, handler.path, handler.headers, body)
+        return status, payload, {}
 
     def serve(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
         """One HTTP request, through the dispatcher (faults, latency, the call log)."""

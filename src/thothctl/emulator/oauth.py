@@ -17,10 +17,8 @@ not in the call log.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,33 +30,6 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 REVOKED = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    tokens: OAuthTokens
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace") if length else "")
-        status, payload = self.server.tokens.grant(self.path, form)
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
 class OAuthTokens(EmulatedService):
     """Not a gRPC service: an HTTP listener started and stopped with the emulator."""
 
@@ -66,8 +37,15 @@ class OAuthTokens(EmulatedService):
 
     def __init__(self, emulator: Any):
         super().__init__(emulator)
-        self._httpd: _Server | None = None
+        self._httpd: serving.JsonHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def _answer(self, handler: Any, body: bytes) -> serving.JsonAnswer:
+        if handler.command != "POST":
+            return 405, {"error": "invalid_request"}, {"Allow": "POST"}
+        form = parse_qs(body.decode("utf-8", "replace"))
+        status, payload = self.grant(handler.path, form)
+        return status, payload, {}
 
     def grant(self, path: str, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         if path.split("?", 1)[0] != "/token":
@@ -97,8 +75,7 @@ class OAuthTokens(EmulatedService):
     def on_start(self) -> None:
         if self._httpd is not None:
             return
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.tokens = self
+        self._httpd = serving.JsonHTTPServer(("127.0.0.1", 0), self._answer)
         self._thread = serving.serve_http(self._httpd, "emulator-oauth")  # no polling while idle
 
     def on_stop(self) -> None:

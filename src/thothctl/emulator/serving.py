@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
@@ -171,6 +173,51 @@ def client_address(host: str, port: int) -> str:
     if host in WILDCARDS:
         return f"127.0.0.1:{port}"
     return _hostport(host.strip("[]"), port) if ":" in host.strip("[]") else f"{host}:{port}"
+
+
+# What a JSON endpoint answers: (status, payload, extra headers).
+JsonAnswer = tuple[int, Any, dict[str, str]]
+
+
+class JsonHTTPServer(ThreadingHTTPServer):
+    """A loopback HTTP server that answers JSON (the sync stub, GitLab, the OAuth token
+    endpoint): ``answer(handler, body)`` decides, this class does the HTTP."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], answer: Callable[[Any, bytes], JsonAnswer]
+    ) -> None:
+        super().__init__(address, _JsonHandler)
+        self.answer = answer
+
+
+class _JsonHandler(BaseHTTPRequestHandler):
+    server: JsonHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, payload, headers = self.server.answer(self, body)
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
 def serve_http(httpd: Any, name: str) -> threading.Thread:

@@ -22,10 +22,9 @@ Cloud Logging as ``run.googleapis.com/requests`` on a ``cloud_run_revision`` res
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from thothctl.emulator import oidc, serving
@@ -37,39 +36,6 @@ if TYPE_CHECKING:
 RECORD_LIMIT = 1000
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    stub: StubServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, payload = self.server.stub.handle(self, body)
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if status == 401:
-                self.send_header("WWW-Authenticate", 'Bearer error="invalid_token"')
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
-
-
 class StubServer:
     def __init__(self, emu: Emulator, service: str, *, host: str = "127.0.0.1", port: int = 0):
         self.emu = emu
@@ -79,19 +45,23 @@ class StubServer:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._behaviour: dict[str, Any] = {}
-        self._httpd: _Server | None = None
+        self._httpd: serving.JsonHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def _answer(self, handler: Any, body: bytes) -> serving.JsonAnswer:
+        status, payload = self.handle(handler, body)
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
+        return status, payload, headers
+
     def start(self) -> None:
         try:
-            httpd = _Server((self.host, self.port), _Handler)
+            httpd = serving.JsonHTTPServer((self.host, self.port), self._answer)
         except OSError:
-            httpd = _Server((self.host, 0), _Handler)
-        httpd.stub = self
+            httpd = serving.JsonHTTPServer((self.host, 0), self._answer)
         self.port = httpd.server_address[1]
         self._httpd = httpd
         self._thread = serving.serve_http(httpd, "emulator-stub")  # no polling while idle
