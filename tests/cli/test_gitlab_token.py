@@ -105,6 +105,18 @@ def test_a_revoked_token_typed_into_init_is_refused_with_nothing_written(cli, gl
     assert [c.method for c in emulator.calls.snapshot() if c.mutating] == []
 
 
+def test_init_no_verify_stores_a_first_token_without_asking_gitlab(cli, gl, emulator):
+    """Air-gapped: GitLab cannot be asked, so `init --no-verify` stores the token unchecked."""
+    token = gl.token()
+    assert cli("emulator", "gitlab", "token", "revoke", "-", input=token).exit_code == 0
+    emulator.calls.reset()
+    env = {"GITLAB_TOKEN": token, "GITLAB_BASE_URL": gl.url}
+    result = cli("init", "--yes", "--no-verify", env=env)
+    assert result.exit_code == 0, result.output
+    assert not [c for c in emulator.calls.snapshot() if c.method.startswith("gitlab:")]
+    assert cli("secrets", "get", "gitlab-token").stdout == token
+
+
 @pytest.mark.parametrize(
     ("scopes", "expires", "says"),
     [

@@ -35,6 +35,11 @@ def init_command(
     jobs_concurrency: int = typer.Option(
         8, "--parallel", min=1, max=32, help="Steps applied at once."
     ),
+    no_verify: bool = typer.Option(
+        False,
+        "--no-verify",
+        help="Store a first gitlab-token without asking GitLab about it (air-gapped setups).",
+    ),
 ) -> None:
     """Set up Thoth in a project: APIs, secrets, grants, scheduler account and jobs.
 
@@ -80,7 +85,7 @@ def init_command(
         out.info(f"Dry run: {plural(len(plan.pending), 'change')} planned, nothing applied.")
         out.next_steps(["thothctl init"])
         return
-    plan = _ask_values(out, draft)
+    plan = _ask_values(out, draft, verify=not no_verify)
     if not app_ctx.confirm(
         f"Apply {plural(len(plan.pending), 'change')} to {plan.project}?", default=True
     ):
@@ -94,7 +99,7 @@ def init_command(
         raise typer.Exit(1)
 
 
-def _ask_values(out: Any, draft: Any) -> Any:
+def _ask_values(out: Any, draft: Any, *, verify: bool) -> Any:
     """Ask for the values the shown plan needs (each checked, a mistake asked again), then the
     plan to apply; a skipped optional secret leaves it."""
     answers = {}
@@ -103,7 +108,7 @@ def _ask_values(out: Any, draft: Any) -> Any:
         answers[need.name] = ask_value(out, need.spec, label=need.label, on_empty=on_empty)
         if answers[need.name] is None:
             out.info(f"Skipped {need.name}: it is optional.")
-    return initplan.finish_init(draft, answers)
+    return initplan.finish_init(draft, answers, verify=verify)
 
 
 def _detail(step: Any) -> str:

@@ -398,11 +398,14 @@ def draft_init(
     return Draft(plan, asks, first, cfg, clients, state, only)
 
 
-def finish_init(draft: Draft, answers: Mapping[str, secrets.SecretValue | None]) -> Plan:
+def finish_init(
+    draft: Draft, answers: Mapping[str, secrets.SecretValue | None], *, verify: bool = True
+) -> Plan:
     """The plan to apply: the draft's, with the answers to its prompts (None: skipped). A first
-    gitlab-token is checked with GitLab first: refused (exit 2) before anything is written."""
+    gitlab-token is checked with GitLab first (unless not ``verify``: `init --no-verify`):
+    refused (exit 2) before anything is written."""
     first = {**draft.first, **answers}
-    token = gitlab.check_first_token(draft.clients, draft.cfg, first)
+    token = gitlab.check_first_token(draft.clients, draft.cfg, first) if verify else None
     plan = build_plan(draft.cfg, draft.clients, draft.state, first, only=draft.only)
     for step in plan.steps if token is not None else ():
         if step.id == f"version:{gitlab.TOKEN_SECRET}" and step.run is not None:
