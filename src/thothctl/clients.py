@@ -463,15 +463,9 @@ class Clients:
 
 def is_loopback_http(url: str) -> bool:
     """A plain-http endpoint on this machine (an emulator): it needs no Google credentials."""
-    import ipaddress
-    from urllib.parse import urlsplit
+    from thothctl.validate import is_loopback_url
 
-    parts = urlsplit(url)
-    try:
-        local = parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
-    return parts.scheme == "http" and local
+    return url.startswith("http://") and is_loopback_url(url)
 
 
 def access_token_credentials(path: str, quota_project: str | None = None):

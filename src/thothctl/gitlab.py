@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import ipaddress
 import json
 import urllib.error
 import urllib.parse
@@ -19,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from thothctl import __version__
+from thothctl import __version__, validate
 from thothctl.errors import (
     NotFoundError,
     OperationError,
@@ -134,37 +133,23 @@ class GitLabError(OperationError):
 # --- the wire ------------------------------------------------------------------------------------
 
 
-def is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> str:
-    """The GitLab base URL without a trailing slash; https only, http only to loopback."""
+    """The GitLab base URL without a trailing slash; https only, http only to loopback
+    (:func:`thothctl.validate.url_problem`)."""
     text = url.strip().rstrip("/")
-    parts = urllib.parse.urlsplit(text)
-    if not parts.hostname or parts.scheme not in ("https", "http"):
+    why = validate.url_problem(text)
+    if why:
         raise UsageError(
-            f"gitlab-url {text!r} is not a URL like https://gitlab.example.com",
-            hint="set it with `thothctl secrets set gitlab-url`",
-        )
-    if parts.scheme == "http" and not is_loopback(text):
-        raise UsageError(
-            f"gitlab-url {text!r} uses http: thothctl sends a token to GitLab only over https "
-            "(http only to a loopback address)",
-            hint="use the https:// URL of your GitLab (`thothctl secrets set gitlab-url`)",
+            f"gitlab-url {text!r} cannot be used: {why}",
+            hint="thothctl sends the token only over https (http only to this machine); "
+            "set it with `thothctl secrets set gitlab-url`",
         )
     return text.removesuffix(API)
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
     """Loopback never goes through a proxy; real GitLab honours the usual proxy variables."""
-    if is_loopback(url):
+    if validate.is_loopback_url(url):
         return urllib.request.build_opener(urllib.request.ProxyHandler({}))
     return urllib.request.build_opener()
 
@@ -350,7 +335,7 @@ def stored_url(clients: Any, config: Any) -> str:
 
 def unreachable(clients: Any, url: str) -> str | None:
     """Why ``url`` cannot be contacted from here (the emulator reaches only loopback), or None."""
-    if clients.settings.emulated and not is_loopback(url):
+    if clients.settings.emulated and not validate.is_loopback_url(url):
         return (
             f"gitlab-url is {url}, and in emulator mode thothctl contacts only loopback addresses "
             "(point it at the emulator's GitLab: `thothctl emulator gitlab url | thothctl secrets "

@@ -508,3 +508,38 @@ def _check_json(text: str) -> None:
         where = "nested too deeply"
     if where is not None:
         raise ValueError(f"it is not valid JSON ({where})")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL's host is this machine: ``localhost`` or a loopback address (v4 or v6)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problem(text: str) -> str | None:
+    """Why ``text`` is not a usable base URL (None when it is): https, or http to a loopback host
+    only (a local GitLab or the emulator), with a host and no spaces. The one rule for every URL
+    a token is sent to."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        return "it is not a URL"
+    if " " in text or not host or parts.scheme not in ("http", "https"):
+        return "it is not an http(s) URL with a host, such as https://gitlab.example.com"
+    if parts.scheme == "http" and not is_loopback_url(text):
+        return "plain http is allowed only for localhost; use https"
+    return None

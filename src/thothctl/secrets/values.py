@@ -82,7 +82,7 @@ def check_value(spec: SecretSpec, data: bytes, source: str) -> None:
     except ValueError as exc:
         why = str(exc)
     if why is None and spec.format == "url":
-        why = check_url(data.decode("utf-8"))
+        why = validate.url_problem(data.decode("utf-8"))
     if why is None:
         return
     if "64 KiB" in why:
@@ -215,23 +215,6 @@ def json_answer_complete(text: str) -> bool:
             if depth == 0:
                 return True
     return False
-
-
-def check_url(text: str) -> str | None:
-    """Why ``text`` is not a usable base URL (None when it is): https, or http on a loopback
-    host only (a local GitLab or the emulator), with a host and no spaces."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname or ""
-    except ValueError:
-        return "it is not a URL"
-    if " " in text or not host or parts.scheme not in ("http", "https"):
-        return "it is not an http(s) URL with a host, such as https://gitlab.example.com"
-    if parts.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
-        return "plain http is allowed only for localhost; use https"
-    return None
 
 
 def check_source(source: str | None, from_file: str | None) -> str | None:
