@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Generate the bash, zsh and fish completion scripts for thothctl from the app itself.
 
-    python scripts/gen_completions.py            # (re)write completions/ and the package's copy
+    python scripts/gen_completions.py            # (re)write src/thothctl/completions/
     python scripts/gen_completions.py --check    # exit 1 if a checked-in script is stale
     python scripts/gen_completions.py --out DIR  # write somewhere else
 
-The same scripts are written to ``completions/`` (for a checkout) and to
-``src/thothctl/completions/`` (shipped in the wheel, printed by ``thothctl completion SHELL``).
+The scripts are written once, to ``src/thothctl/completions/`` (shipped in the wheel, printed by
+``thothctl completion SHELL``); the checkout's ``completions/`` is a link to that directory.
 
 The scripts embed the command tree (commands, subcommands, options, which options take a value,
 choices), so completing a command or an option runs no Python at all. Only values that live in
@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import apptree
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT_DIR = ROOT / "completions"
 PACKAGE_DIR = ROOT / "src" / "thothctl" / "completions"  # shipped inside the wheel
 # The hand-written parts of each script (the completion function); the generator puts the command
 # tree, as case/switch functions, in front of them.
@@ -310,10 +309,10 @@ def generate() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
-    parser.add_argument("--out", type=Path, help="output directory (default: both)")
+    parser.add_argument("--out", type=Path, help="output directory (default: the package's)")
     args = parser.parse_args(argv)
     files = generate()
-    dirs = [args.out] if args.out else [OUT_DIR, PACKAGE_DIR]
+    dirs = [args.out] if args.out else [PACKAGE_DIR]
     if args.check:
         stale = [
             str(d / name)
