@@ -149,26 +149,26 @@ CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NAME_FIELDS = ("name", "parent", "resource", "resource_names", "log_name")
 
 
-def _name_fields(message: Any, depth: int = 0) -> Iterable[tuple[str, str]]:
-    """(field, value) of the resource names and ids in a request: fields named like a name or
-    ending in ``_id``, at the top level and one message down (``job.name``)."""
+def string_fields(message: Any, depth: int = 0) -> Iterable[tuple[str, str, int]]:
+    """(field, value, depth) of every string in a request, at the top level and one singular
+    message down (``job.name`` has depth 1): where resource names and ids live."""
     pb = message if not hasattr(type(message), "pb") else type(message).pb(message)
     try:
         fields = pb.ListFields()
     except AttributeError:
         return
     for fd, value in fields:
-        if fd.type == fd.TYPE_STRING and (fd.name in NAME_FIELDS or fd.name.endswith("_id")):
+        if fd.type == fd.TYPE_STRING:
             for val in value if fd.is_repeated else [value]:
-                yield fd.name, val
+                yield fd.name, val, depth
         elif fd.type == fd.TYPE_MESSAGE and depth < 1 and not fd.is_repeated:
-            yield from _name_fields(value, depth + 1)
+            yield from string_fields(value, depth + 1)
 
 
 def refuse_control_characters(request: Any) -> None:
     """INVALID_ARGUMENT for a request whose resource name or id holds a control character."""
-    for field, value in _name_fields(request):
-        if CONTROL_CHARACTER.search(value):
+    for field, value, _depth in string_fields(request):
+        if (field in NAME_FIELDS or field.endswith("_id")) and CONTROL_CHARACTER.search(value):
             raise invalid(
                 f"Invalid resource field value in the request: {field} {value!r} contains a "
                 "control character."

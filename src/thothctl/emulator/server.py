@@ -63,26 +63,13 @@ def service_classes() -> list[type[EmulatedService]]:
     return classes
 
 
-def _project_tokens(message: Any, depth: int = 0) -> Iterable[str]:
-    """Resource-name project tokens in a request (fields name/parent/resource..., 2 levels)."""
-    pb = message if not hasattr(type(message), "pb") else type(message).pb(message)
-    try:
-        fields = pb.ListFields()
-    except AttributeError:
-        return
-    for fd, value in fields:
-        if fd.type == fd.TYPE_STRING:
-            values = value if fd.is_repeated else [value]
-            for val in values:
-                m = base.PROJECT_IN_NAME.search(val)
-                if m and (
-                    fd.name in ("name", "parent", "resource", "resource_names", "log_name") or depth
-                ):
-                    yield m.group(1)
-        elif fd.type == fd.TYPE_MESSAGE and depth < 1 and not fd.is_repeated:
-            if fd.message_type.GetOptions().map_entry:
-                continue
-            yield from _project_tokens(value, depth + 1)
+def _project_tokens(message: Any) -> Iterable[str]:
+    """Resource-name project tokens in a request: its name-like fields, and any string one
+    message down (``job.name``)."""
+    for field, value, depth in base.string_fields(message):
+        m = base.PROJECT_IN_NAME.search(value)
+        if m and (depth or field in base.NAME_FIELDS):
+            yield m.group(1)
 
 
 class Dispatcher:
