@@ -138,18 +138,22 @@ class Dispatcher:
             log.error("handler %s failed:\n%s", method, traceback.format_exc())
             context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {spec.name}: {exc}")
         finally:
-            end = time.time()
-            self.emu.calls.record(
-                Call(
-                    method,
-                    outcome["code"],
-                    (end - start) * 1000,
-                    spec.mutating,
-                    start,
-                    end,
-                    outcome["fault"],
-                )
+            self._record(method, outcome, spec.mutating, start)
+
+    def _record(self, method: str, outcome: dict[str, Any], mutating: bool, start: float) -> None:
+        """The call log's entry for one call, gRPC or HTTP, as it ended."""
+        end = time.time()
+        self.emu.calls.record(
+            Call(
+                method,
+                outcome["code"],
+                (end - start) * 1000,
+                mutating,
+                start,
+                end,
+                outcome["fault"],
             )
+        )
 
     def _inject(
         self, method: str, outcome: dict[str, Any], svc: EmulatedService, request: Any
@@ -249,18 +253,7 @@ class Dispatcher:
             outcome["code"] = HTTP_CODES.get(status, "OK" if status < 400 else "UNKNOWN")
             return status, payload
         finally:
-            end = time.time()
-            self.emu.calls.record(
-                Call(
-                    method,
-                    outcome["code"],
-                    (end - start) * 1000,
-                    mutating,
-                    start,
-                    end,
-                    outcome["fault"],
-                )
-            )
+            self._record(method, outcome, mutating, start)
 
 
 # HTTP status -> the gRPC code name the call log records (and back, for injected faults).
