@@ -6,29 +6,12 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import sys
-import time
 
 import pytest
+from terminal_io import read_until
 
 P = "projects/thoth-local"
-
-
-def read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while needle not in buf and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
 
 
 @pytest.mark.slow  # a real thothctl process on a pseudo-terminal: a few seconds

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from reliability_helpers import TOKEN_ENV, duplicates, snapshot, spawn, thothctl_env
+from terminal_io import read_until
 
 # One kill point per kind of step in the init plan (apis, service-account, secret,
 # secret-version, iam on a secret, iam on the service, job), alternating whether the call that
@@ -93,22 +92,6 @@ def test_ctrl_c_mid_apply_exits_130_and_the_next_run_finishes(
     assert snap == converged
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while needle not in buf and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
-
-
 def test_ctrl_c_at_the_secret_prompt_exits_130_and_changes_nothing(emulator, tmp_path):
     """A real terminal: init prompts for the token (hidden), the user presses Ctrl-C."""
     env = thothctl_env(emulator)
@@ -117,11 +100,11 @@ def test_ctrl_c_at_the_secret_prompt_exits_130_and_changes_nothing(emulator, tmp
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "thothctl", "init"], env)
     try:
-        seen = _read_until(fd, b"(gitlab-token)")
+        seen = read_until(fd, b"(gitlab-token)")
         assert b"(gitlab-token)" in seen, seen
         emulator.calls.reset()
         os.write(fd, b"\x03")  # Ctrl-C, turned into SIGINT by the terminal
-        rest = _read_until(fd, b"\x00never", timeout=20)
+        rest = read_until(fd, b"\x00never", timeout=20)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)

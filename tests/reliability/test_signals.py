@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from reliability_helpers import TOKEN_ENV, duplicates, snapshot, spawn, thothctl_env
+from terminal_io import read_until
 
 SERVICE_LOG = {
     "project_id": "thoth-local",
@@ -24,25 +23,9 @@ SERVICE_LOG = {
 }
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while needle not in buf and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
-
-
 def test_sigterm_while_following_logs_exits_143_with_a_message(enabled_apis, tmp_path):
     proc = spawn(enabled_apis, "logs", "--follow", cwd=str(tmp_path))
-    seen = _read_until(proc.stderr.fileno(), b"Following new log entries")
+    seen = read_until(proc.stderr.fileno(), b"Following new log entries")
     assert b"Following new log entries" in seen, seen
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=30)
@@ -60,11 +43,11 @@ def test_sigterm_at_the_secret_prompt_exits_143_and_changes_nothing(emulator, tm
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "thothctl", "init"], env)
     try:
-        seen = _read_until(fd, b"(gitlab-token)")
+        seen = read_until(fd, b"(gitlab-token)")
         assert b"(gitlab-token)" in seen, seen
         emulator.calls.reset()
         os.kill(pid, signal.SIGTERM)
-        rest = _read_until(fd, b"\x00never", timeout=20)
+        rest = read_until(fd, b"\x00never", timeout=20)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
