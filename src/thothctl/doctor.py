@@ -473,10 +473,7 @@ class _Checks:
     def jobs_check(self) -> None:
         if "cloudscheduler.googleapis.com" not in self.enabled:
             return
-        request = {"parent": jobs.parent(self.clients, self.cfg), "page_size": 500}
-        live = {
-            j.name.rsplit("/", 1)[-1]: j for j in self.clients.scheduler.list_jobs(request=request)
-        }
+        live = jobs.live_jobs(self.clients, self.cfg)
         for spec in self.cfg.jobs.values():
             job = live.get(spec.id)
             if job is None:
