@@ -174,13 +174,14 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-_COMMANDS: dict[int, object] = {}
+_COMMANDS: dict[tuple[int, int, int], object] = {}
 
 
 def _session_command(typer_app):
     from typer.main import get_command
 
-    key = id(typer_app)
+    # A test that registers a command (the docs and completion staleness tests) gets a new tree.
+    key = (id(typer_app), len(typer_app.registered_commands), len(typer_app.registered_groups))
     if key not in _COMMANDS:
         _COMMANDS[key] = get_command(typer_app)
     return _COMMANDS[key]
